@@ -16,6 +16,16 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
   if (!existsSync(join(dir, 'test'))) continue;
   runs.push({ label: `node:${pkg}`, cwd: dir, cmd: process.execPath, args: [join(root, 'node_modules/uvu/bin.js'), 'test', '\\.test\\.ts$'], env: { NODE_OPTIONS: '--import=tsx', NO_COLOR: '1' } });
 }
+// Deno runs the very same core test files: Deno resolves the `.ts` imports natively and
+// serves `node:` imports (child_process for the qemu/gcc oracles) itself.
+const deno = existsSync(join(root, 'node_modules/deno/deno')) ? join(root, 'node_modules/deno/deno') : join(root, 'node_modules/.bin/deno');
+runs.push({ label: 'deno:core', cwd: join(root, 'packages/core'), cmd: deno, args: ['run', '-A', join(root, 'node_modules/uvu/bin.js'), 'test', '\\.test\\.ts$'], env: { NO_COLOR: '1' } });
+// Packaging: size budgets of tree-shaken entry points, then the packed tarballs installed
+// and used from outside; both print uvu-style Total/Passed lines.
+runs.push({ label: 'size:core', cwd: root, cmd: process.execPath, args: [join(root, 'scripts/size.mjs')], env: {} });
+runs.push({ label: 'pack', cwd: root, cmd: process.execPath, args: [join(root, 'scripts/pack-test.mjs')], env: {} });
+// Examples: Deno scripts against dist/ and the bundle, the browser playground in Chromium.
+runs.push({ label: 'examples', cwd: root, cmd: process.execPath, args: [join(root, 'node_modules/uvu/bin.js'), 'examples', '\\.test\\.mjs$'], env: { NO_COLOR: '1' } });
 
 let passed = 0;
 let failed = 0;

@@ -6,7 +6,14 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     errors: 'src/errors.ts',
+    'cpu/index': 'src/cpu/index.ts',
     'memory/index': 'src/memory/index.ts',
+    'devices/index': 'src/devices/index.ts',
+    'loader/index': 'src/loader/index.ts',
+    'vm/index': 'src/vm/index.ts',
+    'schedule/index': 'src/schedule/index.ts',
+    'partition/index': 'src/partition/index.ts',
+    'snapshot/index': 'src/snapshot/index.ts',
   },
   format: ['esm'],
   dts: true,
@@ -16,4 +23,6 @@ export default defineConfig({
   clean: true,
   target: 'es2022',
   platform: 'neutral',
+  // cbor-x stays an import of the snapshot chunk, never inlined.
+  external: ['cbor-x'],
 });

@@ -1,0 +1,151 @@
+// Builds the playground with Vite, serves the build on loopback, drives it with headless
+// Chromium (playwright-core + Debian's /usr/bin/chromium) and compares the guest's console
+// with the same image under QEMU (the oracle). Screenshots go to a temp dir, or to
+// $PLAYGROUND_SCREENSHOT_DIR. Run: node ../../node_modules/uvu/bin.js . 'playground\.test\.mjs$'
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rollup } from 'rollup';
+import { build } from 'vite';
+import bundles from '../../rollup.config.mjs';
+import { chromium } from 'playwright-core';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const examples = join(here, '..');
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.elf': 'application/octet-stream' };
+
+const work = mkdtempSync(join(tmpdir(), 'rvisor-playground-'));
+const shots = process.env.PLAYGROUND_SCREENSHOT_DIR ?? join(work, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+/** Serves `dir` on 127.0.0.1 with an OS-chosen port. */
+function serve(dir) {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = join(dir, path);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!file.startsWith(dir) || !existsSync(file)) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function qemu(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30_000 });
+  if (r.error) throw r.error;
+  return r.stdout.replace(/\r\n/g, '\n');
+}
+
+const ctx = {};
+const test = suite('playground in headless chromium', ctx);
+
+test.before(async () => {
+  const outDir = join(work, 'dist');
+  await build({ configFile: join(here, 'vite.config.mjs'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  ctx.server = await serve(outDir);
+  ctx.url = `http://127.0.0.1:${ctx.server.address().port}/`;
+  ctx.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+});
+
+test.after(async () => {
+  await ctx.browser?.close();
+  await new Promise((r) => (ctx.server ? ctx.server.close(r) : r()));
+  if (!process.env.PLAYGROUND_SCREENSHOT_DIR) process.stdout.write(`\n  screenshots: ${shots}\n`);
+});
+
+/** Opens the page, runs `guest` to completion, returns { state, console, exit, errors }. */
+async function runGuest(guest, shot) {
+  const page = await ctx.browser.newPage({ viewport: { width: 1100, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${ctx.url}?guest=${encodeURIComponent(guest)}`);
+  assert.is(await page.locator('#guest').inputValue(), guest, `${guest} is not offered in the guest list`);
+  await page.click('#run');
+  await page.waitForSelector('body[data-state="exited"], body[data-state="faulted"], body[data-state="error"]', { state: 'attached', timeout: 30_000 });
+  const result = {
+    state: await page.getAttribute('body', 'data-state'),
+    console: await page.locator('#console').textContent(),
+    exit: await page.locator('#exit').textContent(),
+    fault: await page.locator('#fault').textContent(),
+    instret: Number((await page.locator('#instret').textContent()).replace(/,/g, '')),
+    errors,
+  };
+  await page.screenshot({ path: join(shots, shot), fullPage: true });
+  await page.close();
+  return result;
+}
+
+test('the app-profile hello guest prints what qemu-riscv32 prints and exits 0', async () => {
+  const r = await runGuest('hello/hello.elf', 'hello-app.png');
+  assert.equal(r.errors, []);
+  assert.is(r.state, 'exited', `state ${r.state}, fault ${r.fault}`);
+  assert.is(r.exit, '0');
+  const expected = qemu('qemu-riscv32', [join(examples, 'hello/hello.elf')]);
+  assert.ok(expected.includes('Hello'), 'the oracle printed no greeting');
+  assert.is(r.console, expected);
+  assert.ok(r.instret > 10_000, `only ${r.instret} instructions counted`);
+});
+
+test('the machine-profile hello guest prints what qemu-system-riscv32 virt prints', async () => {
+  const elf = join(examples, 'hello/hello-machine.elf');
+  if (!existsSync(elf)) throw new Error('examples/hello/hello-machine.elf is missing');
+  const r = await runGuest('hello/hello-machine.elf', 'hello-machine.png');
+  assert.equal(r.errors, []);
+  assert.is(r.state, 'exited', `state ${r.state}, fault ${r.fault}`);
+  const expected = qemu('qemu-system-riscv32', ['-machine', 'virt', '-bios', 'none', '-kernel', elf, '-display', 'none', '-serial', 'stdio', '-monitor', 'none']);
+  assert.is(r.console.replace(/\r\n/g, '\n'), expected);
+});
+
+test('the single-file bundle (rollup.config.mjs) runs a guest in a page without a bundler', async () => {
+  // Built into the temp dir with the same options `pnpm bundle` uses for dist/bundle/index.min.js.
+  const config = bundles.find((c) => c.output.file.endsWith('/bundle/index.min.js'));
+  assert.ok(config, 'rollup.config.mjs has no index bundle');
+  const dir = join(work, 'bundle');
+  mkdirSync(dir, { recursive: true });
+  const b = await rollup({ input: config.input, plugins: config.plugins, onwarn: config.onwarn });
+  await b.write({ ...config.output, file: join(dir, 'index.min.js') });
+  await b.close();
+  copyFileSync(join(examples, 'hello/hello.elf'), join(dir, 'hello.elf'));
+  writeFileSync(join(dir, 'index.html'), `<!doctype html><link rel="icon" href="data:,"><pre id="out"></pre>
+  <script>addEventListener('error', (e) => { document.body.dataset.done = 'error: ' + e.message; });</script>
+  <script type="module">
+    import { VirtualMachine } from './index.min.js';
+    const image = new Uint8Array(await (await fetch('./hello.elf')).arrayBuffer());
+    let text = '';
+    const dec = new TextDecoder();
+    const vm = new VirtualMachine({ image, argv: ['hello.elf', 'from', 'bundle'], onConsole: (b) => { text += dec.decode(b, { stream: true }); } });
+    const r = vm.runToEnd();
+    document.getElementById('out').textContent = text;
+    document.body.dataset.done = r.reason + ':' + vm.exitCode;
+  </script>`);
+  const server = await serve(dir);
+  try {
+    const page = await ctx.browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForSelector('body[data-done]', { state: 'attached', timeout: 30_000 });
+    assert.equal(errors, []);
+    assert.not.match(await page.getAttribute('body', 'data-done'), /^error/);
+    assert.is(await page.getAttribute('body', 'data-done'), 'exit:0');
+    assert.is(await page.locator('#out').textContent(), qemu('qemu-riscv32', [join(examples, 'hello/hello.elf'), 'from', 'bundle']));
+    await page.close();
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test.run();
+
+process.on('exit', () => {
+  for (const d of ['dist', 'bundle']) rmSync(join(work, d), { recursive: true, force: true });
+});

@@ -1,0 +1,865 @@
+/**
+ * The hart: one RV32IMAC (or RV32IMA) hardware thread with M and U modes —
+ * rvisor's fast interpreter tier.
+ *
+ * Design (see shared/PERF-NOTES.md): instructions are predecoded lazily into
+ * a cache of 1 KiB code blocks (two int32 per halfword: packed op/fields and
+ * the immediate) indexed by the byte offset of pc inside the block, so one
+ * unsigned compare both finds the block and proves pc is in RAM. The hot loop
+ * keeps pc and the retired count in locals and switches on the op id. Traps,
+ * CSR accesses and device accesses leave the hot path.
+ *
+ * Interrupts are not polled per instruction: `run()` computes how many
+ * instructions may pass before the timer could fire and bounds the inner loop
+ * by that; anything else that can change interrupt state (CSR writes, mret,
+ * device hooks through `setPending`/`timerChanged`/`requestStop`) ends the
+ * current chunk so the next boundary re-evaluates.
+ */
+
+import type { Bus } from '../memory/bus.ts';
+import { PAGE_CODE } from '../memory/bus.ts';
+import { RvisorError } from '../errors.ts';
+import { decodeTo } from './decode.ts';
+import {
+  OP_ADD, OP_ADDI, OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR,
+  OP_AMOSWAP, OP_AMOXOR, OP_AND, OP_ANDI, OP_AUIPC, OP_BEQ, OP_BGE, OP_BGEU, OP_BLT, OP_BLTU, OP_BNE,
+  OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_DIV, OP_DIVU, OP_EBREAK, OP_ECALL,
+  OP_FENCE, OP_FENCE_I, OP_ILLEGAL, OP_JAL, OP_JALR, OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LR, OP_LUI, OP_LW,
+  OP_MRET, OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_OR, OP_ORI, OP_REM, OP_REMU, OP_SB, OP_SC, OP_SH,
+  OP_SLL, OP_SLLI, OP_SLT, OP_SLTI, OP_SLTIU, OP_SLTU, OP_SRA, OP_SRAI, OP_SRL, OP_SRLI, OP_SUB, OP_SW,
+  OP_WFI, OP_XOR, OP_XORI,
+} from './ops.ts';
+import { csrAccessible, csrExists, csrRead, csrWrite, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV } from './csr.ts';
+import {
+  CAUSE_BREAKPOINT, CAUSE_ECALL_M, CAUSE_ECALL_U, CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_INTERRUPT,
+  CAUSE_LOAD_ACCESS, CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS,
+  INT_MEI, INT_MSI, INT_MTI, MIP_MEIP, MIP_MSIP, MIP_MTIP, PRIV_M, PRIV_U,
+} from './trap.ts';
+import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
+
+export { PRIV_M, PRIV_U } from './trap.ts';
+export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
+
+export type Isa = 'rv32imac' | 'rv32ima';
+
+export interface HartOptions {
+  /** Default 'rv32imac'. 'rv32ima' has no C: 16-bit encodings are illegal, jumps need 4-byte targets. */
+  isa?: Isa;
+  /** mhartid, default 0. */
+  hartId?: number;
+  /**
+   * App profile: there is no M-mode firmware. ecall from U-mode stops with
+   * STOP_ECALL (pc at the ecall), every other trap stops with STOP_FAULT, and
+   * interrupts are never taken.
+   */
+  hostTraps?: boolean;
+}
+
+/** Code-block geometry of the decode cache: 1 KiB of guest code per block. */
+const BLOCK_SHIFT = 10;
+const BLOCK_BYTES = 1 << BLOCK_SHIFT;
+const BLOCK_MASK = BLOCK_BYTES - 1;
+/** Register index that swallows writes to x0 (the decoder's rd 0 is remapped here). */
+const X_SINK = 32;
+
+// Why exec() returned to run().
+const EXIT_CHUNK = 0;
+const EXIT_TRAP = 1;
+const EXIT_ECALL = 2;
+const EXIT_WFI = 3;
+
+const EMPTY_BLOCK: Int32Array = /* @__PURE__ */ new Int32Array(0);
+
+export class Hart {
+  readonly bus: Bus;
+  readonly isa: Isa;
+  readonly hartId: number;
+  readonly hostTraps: boolean;
+  /** x0..x31; x[0] is always 0. A view of `regs` (whose extra slot absorbs x0 writes). */
+  readonly x: Int32Array;
+  /** Unsigned 32-bit. */
+  pc = 0;
+  /** PRIV_M or PRIV_U. */
+  priv: number = PRIV_M;
+  /** Instructions retired since reset (exact below 2^53). */
+  instret = 0;
+  /** instret + trap entries + idle cycles skipped by the VM; the time base. */
+  cycle = 0;
+  /** CLINT compare value; Infinity = never. */
+  mtimecmp = Infinity;
+  /** Added to cycle / 10 to form mtime. */
+  timeOffset = 0;
+  /** Instructions retired by the last run(). */
+  retired = 0;
+  /** Budget units consumed by the last run(): instructions retired plus trap entries. */
+  used = 0;
+  faultCause = 0;
+  faultTval = 0;
+  faultPc = 0;
+
+  // CSR state (snapshots read and write these directly).
+  mstatus = 0;
+  mie = 0;
+  /** Device-driven pending bits (MSIP, MEIP). MTIP is derived from mtime >= mtimecmp. */
+  mip = 0;
+  mtvec = 0;
+  mepc = 0;
+  mcause = 0;
+  mtval = 0;
+  mscratch = 0;
+  mcounteren = 0;
+  mcountinhibit = 0;
+  /**
+   * mcycle/minstret as offsets from cycle/instret (so guest writes never move
+   * time): [cycle delta lo, hi, frozen lo, hi, instret delta lo, hi, frozen lo, hi].
+   * Frozen values are used while mcountinhibit stops a counter.
+   */
+  readonly counterState = new Uint32Array(8);
+  /** LR reservation: address and whether it is held. */
+  reservationAddr = 0;
+  reservationValid = false;
+
+  private readonly regs = new Int32Array(33);
+  private readonly allowC: boolean;
+  /** Decode cache: one block per KiB of RAM, allocated on first execution. */
+  private blocks: (Int32Array | null)[];
+  private readonly scratch = new Int32Array(2);
+  /** Set by hooks during run(): end the chunk at the next instruction boundary. */
+  private recheck = false;
+  private haltRequested = false;
+  private exitReason = EXIT_CHUNK;
+  private trapCause = 0;
+  private trapTval = 0;
+
+  constructor(bus: Bus, options: HartOptions = {}) {
+    const isa = options.isa ?? 'rv32imac';
+    if (isa !== 'rv32imac' && isa !== 'rv32ima') {
+      throw new RvisorError('HART_BAD_ISA', `unknown ISA ${String(isa)} (expected rv32imac or rv32ima)`);
+    }
+    if ((bus.ramBase & 3) !== 0) {
+      throw new RvisorError('HART_RAM_ALIGNMENT', `guest RAM base 0x${bus.ramBase.toString(16)} is not 4-byte aligned`);
+    }
+    this.bus = bus;
+    this.isa = isa;
+    this.allowC = isa === 'rv32imac';
+    this.hartId = (options.hartId ?? 0) >>> 0;
+    this.hostTraps = options.hostTraps ?? false;
+    this.x = this.regs.subarray(0, 32);
+    this.blocks = new Array<Int32Array | null>((bus.ramSize + BLOCK_MASK) >>> BLOCK_SHIFT).fill(null);
+    if (bus.onFlaggedStore === null) bus.onFlaggedStore = (off, width) => this.invalidate(off, width);
+    this.reset(bus.ramBase, PRIV_M);
+  }
+
+  /** floor(cycle / 10) + timeOffset: 10 MHz at a nominal 100 MHz hart. */
+  get mtime(): number {
+    return Math.floor(this.cycle / 10) + this.timeOffset;
+  }
+
+  /** Architectural reset: registers, CSRs, counters and the decode cache. */
+  reset(pc: number, priv: number): void {
+    this.regs.fill(0);
+    this.pc = pc >>> 0;
+    this.priv = priv === PRIV_U ? PRIV_U : PRIV_M;
+    this.instret = 0;
+    this.cycle = 0;
+    this.mtimecmp = Infinity;
+    this.timeOffset = 0;
+    this.retired = 0;
+    this.used = 0;
+    this.faultCause = this.faultTval = this.faultPc = 0;
+    this.mstatus = this.mie = this.mip = this.mtvec = this.mepc = 0;
+    this.mcause = this.mtval = this.mscratch = this.mcounteren = this.mcountinhibit = 0;
+    this.counterState.fill(0);
+    this.reservationValid = false;
+    this.reservationAddr = 0;
+    this.haltRequested = false;
+    this.recheck = false;
+    this.flushDecodeCache();
+  }
+
+  /** Forget every decoded instruction (fence.i, host-side code loading). */
+  flushDecodeCache(): void {
+    // Zeroing (rather than dropping) keeps block references held by a running loop valid.
+    const blocks = this.blocks;
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i];
+      if (b) b.fill(0);
+    }
+  }
+
+  /**
+   * Drop decoded instructions overlapping RAM bytes [off, off + width)
+   * (offsets relative to bus.ramBase). The bus hook calls this after stores to
+   * PAGE_CODE pages; a VM that chains hooks must forward to it.
+   */
+  invalidate(off: number, width: number): void {
+    const blocks = this.blocks;
+    // An instruction starting up to 2 bytes before `off` can cover it.
+    let s = (off - 2) & ~1;
+    if (s < 0) s = 0;
+    const end = off + width;
+    for (; s < end; s += 2) {
+      const b = blocks[s >>> BLOCK_SHIFT];
+      if (b) b[s & BLOCK_MASK] = 0;
+    }
+  }
+
+  /** The next instruction boundary inside run() returns STOP_HALT (or the next run() at once). */
+  requestStop(): void {
+    this.haltRequested = true;
+    this.recheck = true;
+  }
+
+  /**
+   * Drive a device interrupt line: `bit` is MIP_MSIP or MIP_MEIP (the bit
+   * numbers INT_MSI / INT_MEI are accepted too).
+   */
+  setPending(bit: number, on: boolean): void {
+    let mask: number;
+    if (bit === MIP_MSIP || bit === INT_MSI) mask = MIP_MSIP;
+    else if (bit === MIP_MEIP || bit === INT_MEI) mask = MIP_MEIP;
+    else throw new RvisorError('HART_BAD_INTERRUPT', `setPending: ${bit} is not MIP_MSIP or MIP_MEIP`);
+    this.mip = on ? this.mip | mask : this.mip & ~mask;
+    this.recheck = true;
+  }
+
+  /** CLINT wrote mtimecmp or mtime: MTIP is re-evaluated at the next boundary. */
+  timerChanged(): void {
+    this.recheck = true;
+  }
+
+  /** Host read of a CSR, no privilege check. Throws HART_UNKNOWN_CSR for a CSR that does not exist. */
+  csrRead(n: number): number {
+    if (!csrExists(n)) throw new RvisorError('HART_UNKNOWN_CSR', `no CSR 0x${(n >>> 0).toString(16)}`);
+    return csrRead(this, n);
+  }
+
+  /** Host write of a CSR with the CSR's WARL rules but no privilege or read-only check. */
+  csrWrite(n: number, v: number): void {
+    if (!csrExists(n)) throw new RvisorError('HART_UNKNOWN_CSR', `no CSR 0x${(n >>> 0).toString(16)}`);
+    csrWrite(this, n, v, false);
+  }
+
+  /** Enabled pending interrupts (mip & mie), MTIP included. */
+  pendingInterrupts(): number {
+    return (this.mip | (this.mtime >= this.mtimecmp ? MIP_MTIP : 0)) & this.mie;
+  }
+
+  /**
+   * Run until `budget` units are consumed (an instruction retired or a trap
+   * entered is one unit) or something stops the hart. Returns one of STOP_*.
+   */
+  run(budget: number): number {
+    const instret0 = this.instret;
+    let used = 0;
+    let result = STOP_BUDGET;
+    for (;;) {
+      if (this.haltRequested) {
+        this.haltRequested = false;
+        result = STOP_HALT;
+        break;
+      }
+      if (used >= budget) break;
+      if (!this.hostTraps) {
+        const pend = this.pendingInterrupts();
+        if (pend !== 0 && ((this.mstatus & MSTATUS_MIE) !== 0 || this.priv < PRIV_M)) {
+          // Priority MEI > MSI > MTI (privileged spec 3.1.9).
+          const code = (pend & MIP_MEIP) !== 0 ? INT_MEI : (pend & MIP_MSIP) !== 0 ? INT_MSI : INT_MTI;
+          this.enterTrap((CAUSE_INTERRUPT | code) >>> 0, 0, code);
+          used++;
+          this.cycle++;
+          continue;
+        }
+      }
+      const limit = Math.min(budget - used, this.timerHorizon());
+      this.recheck = false;
+      used += this.exec(limit);
+      const why = this.exitReason;
+      if (why === EXIT_CHUNK) continue;
+      if (why === EXIT_WFI) {
+        result = STOP_WFI;
+        break;
+      }
+      if (why === EXIT_ECALL) {
+        result = STOP_ECALL;
+        break;
+      }
+      // EXIT_TRAP
+      const cause = this.trapCause;
+      const tval = this.trapTval >>> 0;
+      if (this.hostTraps || (cause === CAUSE_FETCH_ACCESS && this.pc === (this.mtvec & ~3) >>> 0)) {
+        // No firmware to handle it, or the handler itself cannot be fetched: give up.
+        this.faultCause = cause;
+        this.faultTval = tval;
+        this.faultPc = this.pc;
+        result = STOP_FAULT;
+        break;
+      }
+      this.enterTrap(cause, tval, -1);
+      used++;
+      this.cycle++;
+    }
+    this.retired = this.instret - instret0;
+    this.used = used;
+    return result;
+  }
+
+  /** Instructions that may run before mtime reaches mtimecmp, if that interrupt could be taken. */
+  private timerHorizon(): number {
+    if (this.hostTraps || (this.mie & MIP_MTIP) === 0) return Infinity;
+    if ((this.mstatus & MSTATUS_MIE) === 0 && this.priv === PRIV_M) return Infinity;
+    const dt = Math.ceil((this.mtimecmp - this.timeOffset) * 10 - this.cycle);
+    return dt > 1 ? dt : 1;
+  }
+
+  /** Trap entry (privileged spec 3.1.6.1, 3.3.1); `code` >= 0 for a vectorable interrupt. */
+  private enterTrap(cause: number, tval: number, code: number): void {
+    this.mepc = this.pc | 0;
+    this.mcause = cause | 0;
+    this.mtval = tval | 0;
+    const s = this.mstatus;
+    this.mstatus = (s & ~(MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_MPP)) |
+      ((s & MSTATUS_MIE) !== 0 ? MSTATUS_MPIE : 0) | (this.priv << MSTATUS_MPP_SHIFT);
+    this.priv = PRIV_M;
+    this.reservationValid = false;
+    const base = this.mtvec & ~3;
+    this.pc = (code >= 0 && (this.mtvec & 1) !== 0 ? base + 4 * code : base) >>> 0;
+  }
+
+  /** The instruction bits at pc (16 for a compressed one), for mtval of illegal-instruction traps. */
+  private insnBits(pc: number): number {
+    const off = (pc - this.bus.ramBase) >>> 0;
+    const r = this.bus.ram;
+    const lo = r[off]! | (r[off + 1]! << 8);
+    if ((lo & 3) !== 3 || off + 4 > this.bus.ramSize) return lo;
+    return (lo | (r[off + 2]! << 16) | (r[off + 3]! << 24)) >>> 0;
+  }
+
+  /** Block of the decode cache for RAM block `index`, created (and its page flagged) on first use. */
+  private block(index: number): Int32Array {
+    let b = this.blocks[index];
+    if (!b) {
+      b = new Int32Array(BLOCK_BYTES);
+      this.blocks[index] = b;
+      this.bus.pageFlags[(index << BLOCK_SHIFT) >>> 12] |= PAGE_CODE;
+    }
+    return b;
+  }
+
+  /** Decode the instruction at RAM offset `off` into its slot; 0 if it runs past the end of RAM. */
+  private fill(b: Int32Array, rel: number, off: number): number {
+    const bus = this.bus;
+    if (off >= bus.ramSize) return 0;
+    const r = bus.ram;
+    let word = r[off]! | (r[off + 1]! << 8);
+    if ((word & 3) === 3) {
+      if (off + 4 > bus.ramSize) return 0;
+      word |= (r[off + 2]! << 16) | (r[off + 3]! << 24);
+      // A 4-byte instruction straddling a page: stores to its upper half must invalidate it too.
+      if (((off + 2) & 0xfff) === 0) bus.pageFlags[(off + 2) >>> 12] |= PAGE_CODE;
+    }
+    const s = this.scratch;
+    decodeTo(word, this.allowC, s);
+    let packed = s[0]!;
+    if (((packed >>> 8) & 63) === 0) packed |= X_SINK << 8;
+    b[rel] = packed;
+    b[rel + 1] = s[1]!;
+    return packed;
+  }
+
+  /** Store hook for flagged pages, with counters synced for watchers. */
+  private flagged(off: number, width: number): void {
+    const hook = this.bus.onFlaggedStore;
+    if (hook !== null) hook(off, width);
+  }
+
+  /**
+   * Execute at most `limit` instructions; returns how many retired. Sets
+   * exitReason (and trapCause/trapTval with pc at the trapping instruction).
+   */
+  private exec(limit: number): number {
+    const x = this.regs;
+    const bus = this.bus;
+    const ram = bus.ram;
+    const ram16 = bus.ram16;
+    const ram32 = bus.ram32;
+    const ramBase = bus.ramBase;
+    const ramSize = bus.ramSize;
+    const pageFlags = bus.pageFlags;
+    // Without C, a taken jump to a 2-mod-4 target traps (bit 0 is always clear here).
+    const tmask = this.allowC ? 0 : 2;
+    const instret0 = this.instret;
+    const cycle0 = this.cycle;
+    let pc = this.pc | 0;
+    let blk: Int32Array = EMPTY_BLOCK;
+    // Forces a block lookup on the first fetch: (pc - blkPc) >>> 0 = 2^31.
+    let blkPc = pc ^ 0x8000_0000;
+    let n = 0;
+    let exit = EXIT_CHUNK;
+    let cause = 0;
+    let tval = 0;
+
+    loop: for (;;) {
+      if (n >= limit) break;
+      let rel = (pc - blkPc) >>> 0;
+      if (rel >= BLOCK_BYTES) {
+        const off = (pc - ramBase) >>> 0;
+        if (off >= ramSize) {
+          exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc;
+          break;
+        }
+        blk = this.block(off >>> BLOCK_SHIFT);
+        rel = off & BLOCK_MASK;
+        blkPc = (pc - rel) | 0;
+      }
+      let w = blk[rel]!;
+      if (w === 0) {
+        const off = (pc - ramBase) >>> 0;
+        w = this.fill(blk, rel, off);
+        if (w === 0) {
+          exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS;
+          tval = off >= ramSize ? pc : (pc + 2) | 0;
+          break;
+        }
+      }
+      const imm = blk[rel + 1]!;
+      const npc = (pc + 4 - ((w >>> 23) & 2)) | 0;
+
+      switch (w & 0xff) {
+        case OP_ADDI: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0; break;
+        case OP_LUI: x[(w >>> 8) & 63] = imm; break;
+        case OP_AUIPC: x[(w >>> 8) & 63] = (pc + imm) | 0; break;
+        case OP_SLTI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < imm ? 1 : 0; break;
+        case OP_SLTIU: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (imm >>> 0) ? 1 : 0; break;
+        case OP_XORI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ imm; break;
+        case OP_ORI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | imm; break;
+        case OP_ANDI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & imm; break;
+        case OP_SLLI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << imm; break;
+        case OP_SRLI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> imm; break;
+        case OP_SRAI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> imm; break;
+
+        case OP_ADD: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + x[(w >>> 19) & 31]!) | 0; break;
+        case OP_SUB: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! - x[(w >>> 19) & 31]!) | 0; break;
+        case OP_SLL: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << x[(w >>> 19) & 31]!; break;
+        case OP_SLT: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]! ? 1 : 0; break;
+        case OP_SLTU: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0) ? 1 : 0; break;
+        case OP_XOR: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ x[(w >>> 19) & 31]!; break;
+        case OP_SRL: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> x[(w >>> 19) & 31]!; break;
+        case OP_SRA: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> x[(w >>> 19) & 31]!; break;
+        case OP_OR: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | x[(w >>> 19) & 31]!; break;
+        case OP_AND: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & x[(w >>> 19) & 31]!; break;
+
+        case OP_MUL: x[(w >>> 8) & 63] = Math.imul(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case OP_MULH: x[(w >>> 8) & 63] = mulh(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case OP_MULHSU: x[(w >>> 8) & 63] = mulhsu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case OP_MULHU: x[(w >>> 8) & 63] = mulhu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case OP_DIV: {
+          const a = x[(w >>> 14) & 31]!, b = x[(w >>> 19) & 31]!;
+          // Division by zero gives -1; overflow (-2^31 / -1) gives -2^31: (a / b) | 0 does both.
+          x[(w >>> 8) & 63] = b === 0 ? -1 : (a / b) | 0;
+          break;
+        }
+        case OP_DIVU: {
+          const a = x[(w >>> 14) & 31]! >>> 0, b = x[(w >>> 19) & 31]! >>> 0;
+          x[(w >>> 8) & 63] = b === 0 ? -1 : (a / b) | 0;
+          break;
+        }
+        case OP_REM: {
+          const a = x[(w >>> 14) & 31]!, b = x[(w >>> 19) & 31]!;
+          x[(w >>> 8) & 63] = b === 0 ? a : (a % b) | 0;
+          break;
+        }
+        case OP_REMU: {
+          const a = x[(w >>> 14) & 31]! >>> 0, b = x[(w >>> 19) & 31]! >>> 0;
+          x[(w >>> 8) & 63] = b === 0 ? a : (a % b) | 0;
+          break;
+        }
+
+        case OP_JAL: {
+          const t = (pc + imm) | 0;
+          if ((t & tmask) !== 0) {
+            exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t;
+            break loop;
+          }
+          x[(w >>> 8) & 63] = npc;
+          pc = t;
+          n++;
+          continue;
+        }
+        case OP_JALR: {
+          const t = ((x[(w >>> 14) & 31]! + imm) & ~1) | 0;
+          if ((t & tmask) !== 0) {
+            exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t;
+            break loop;
+          }
+          x[(w >>> 8) & 63] = npc;
+          pc = t;
+          n++;
+          continue;
+        }
+        case OP_BEQ:
+          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+            pc = t; n++; continue;
+          }
+          break;
+        case OP_BNE:
+          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+            pc = t; n++; continue;
+          }
+          break;
+        case OP_BLT:
+          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+            pc = t; n++; continue;
+          }
+          break;
+        case OP_BGE:
+          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+            pc = t; n++; continue;
+          }
+          break;
+        case OP_BLTU:
+          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+            pc = t; n++; continue;
+          }
+          break;
+        case OP_BGEU:
+          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) {
+            const t = (pc + imm) | 0;
+            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+            pc = t; n++; continue;
+          }
+          break;
+
+        case OP_LW: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if ((off & 3) === 0 && off < ramSize) {
+            x[(w >>> 8) & 63] = ram32[off >>> 2]!;
+            break;
+          }
+          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_LOAD; tval = a; break loop; }
+          this.instret = instret0 + n; this.cycle = cycle0 + n;
+          const v = bus.load(a >>> 0, 4);
+          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
+          x[(w >>> 8) & 63] = v | 0;
+          if (this.recheck) limit = n + 1;
+          break;
+        }
+        case OP_LH:
+        case OP_LHU: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          let v: number;
+          if ((off & 1) === 0 && off < ramSize) {
+            v = ram16[off >>> 1]!;
+          } else {
+            if ((a & 1) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_LOAD; tval = a; break loop; }
+            this.instret = instret0 + n; this.cycle = cycle0 + n;
+            v = bus.load(a >>> 0, 2);
+            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
+            if (this.recheck) limit = n + 1;
+          }
+          x[(w >>> 8) & 63] = (w & 0xff) === OP_LH ? (v << 16) >> 16 : v & 0xffff;
+          break;
+        }
+        case OP_LB:
+        case OP_LBU: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          let v: number;
+          if (off < ramSize) {
+            v = ram[off]!;
+          } else {
+            this.instret = instret0 + n; this.cycle = cycle0 + n;
+            v = bus.load(a >>> 0, 1);
+            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
+            if (this.recheck) limit = n + 1;
+          }
+          x[(w >>> 8) & 63] = (w & 0xff) === OP_LB ? (v << 24) >> 24 : v & 0xff;
+          break;
+        }
+        case OP_SW: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if ((off & 3) === 0 && off < ramSize) {
+            ram32[off >>> 2] = x[(w >>> 19) & 31]!;
+            if (pageFlags[off >>> 12] !== 0) {
+              this.instret = instret0 + n; this.cycle = cycle0 + n;
+              this.flagged(off, 4);
+              if (this.recheck) limit = n + 1;
+            }
+            break;
+          }
+          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
+          this.instret = instret0 + n; this.cycle = cycle0 + n;
+          bus.store(a >>> 0, 4, x[(w >>> 19) & 31]!);
+          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
+          if (this.recheck) limit = n + 1;
+          break;
+        }
+        case OP_SH: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if ((off & 1) === 0 && off < ramSize) {
+            ram16[off >>> 1] = x[(w >>> 19) & 31]!;
+            if (pageFlags[off >>> 12] !== 0) {
+              this.instret = instret0 + n; this.cycle = cycle0 + n;
+              this.flagged(off, 2);
+              if (this.recheck) limit = n + 1;
+            }
+            break;
+          }
+          if ((a & 1) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
+          this.instret = instret0 + n; this.cycle = cycle0 + n;
+          bus.store(a >>> 0, 2, x[(w >>> 19) & 31]! & 0xffff);
+          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
+          if (this.recheck) limit = n + 1;
+          break;
+        }
+        case OP_SB: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if (off < ramSize) {
+            ram[off] = x[(w >>> 19) & 31]!;
+            if (pageFlags[off >>> 12] !== 0) {
+              this.instret = instret0 + n; this.cycle = cycle0 + n;
+              this.flagged(off, 1);
+              if (this.recheck) limit = n + 1;
+            }
+            break;
+          }
+          this.instret = instret0 + n; this.cycle = cycle0 + n;
+          bus.store(a >>> 0, 1, x[(w >>> 19) & 31]! & 0xff);
+          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
+          if (this.recheck) limit = n + 1;
+          break;
+        }
+
+        case OP_LR: {
+          const a = x[(w >>> 14) & 31]!;
+          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_LOAD; tval = a; break loop; }
+          const off = (a - ramBase) >>> 0;
+          let v: number;
+          if (off < ramSize) {
+            v = ram32[off >>> 2]!;
+          } else {
+            this.instret = instret0 + n; this.cycle = cycle0 + n;
+            v = bus.load(a >>> 0, 4) | 0;
+            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
+            if (this.recheck) limit = n + 1;
+          }
+          this.reservationAddr = a >>> 0;
+          this.reservationValid = true;
+          x[(w >>> 8) & 63] = v;
+          break;
+        }
+        case OP_SC: {
+          const a = x[(w >>> 14) & 31]!;
+          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
+          if (this.reservationValid && this.reservationAddr === a >>> 0) {
+            if (!this.amoStore(a, x[(w >>> 19) & 31]!, instret0 + n, cycle0 + n)) {
+              exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop;
+            }
+            if (this.recheck) limit = n + 1;
+            x[(w >>> 8) & 63] = 0;
+          } else {
+            x[(w >>> 8) & 63] = 1;
+          }
+          this.reservationValid = false;
+          break;
+        }
+        case OP_AMOSWAP: case OP_AMOADD: case OP_AMOXOR: case OP_AMOAND: case OP_AMOOR:
+        case OP_AMOMIN: case OP_AMOMAX: case OP_AMOMINU: case OP_AMOMAXU: {
+          const a = x[(w >>> 14) & 31]!;
+          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
+          const off = (a - ramBase) >>> 0;
+          const src = x[(w >>> 19) & 31]!;
+          let old: number;
+          if (off < ramSize) {
+            old = ram32[off >>> 2]!;
+            ram32[off >>> 2] = amo(w & 0xff, old, src);
+            if (pageFlags[off >>> 12] !== 0) {
+              this.instret = instret0 + n; this.cycle = cycle0 + n;
+              this.flagged(off, 4);
+              if (this.recheck) limit = n + 1;
+            }
+          } else {
+            this.instret = instret0 + n; this.cycle = cycle0 + n;
+            old = bus.load(a >>> 0, 4) | 0;
+            if (!bus.fault) bus.store(a >>> 0, 4, amo(w & 0xff, old, src));
+            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
+            if (this.recheck) limit = n + 1;
+          }
+          x[(w >>> 8) & 63] = old;
+          break;
+        }
+
+        case OP_FENCE:
+          break;
+        case OP_FENCE_I:
+          this.flushDecodeCache();
+          break;
+        case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI: {
+          this.instret = instret0 + n; this.cycle = cycle0 + n;
+          const r = this.csrInsn(w, imm);
+          if (r < 0) {
+            exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = this.insnBits(pc);
+            break loop;
+          }
+          // A write may have changed interrupt enables: let run() look again.
+          if (r > 0) limit = n + 1;
+          break;
+        }
+        case OP_ECALL:
+          if (this.priv === PRIV_U) {
+            if (this.hostTraps) {
+              // The hypercall counts as the retired ecall; the VM moves pc past it.
+              exit = EXIT_ECALL;
+              n++;
+              break loop;
+            }
+            exit = EXIT_TRAP; cause = CAUSE_ECALL_U; tval = 0;
+          } else {
+            exit = EXIT_TRAP; cause = CAUSE_ECALL_M; tval = 0;
+          }
+          break loop;
+        case OP_EBREAK:
+          exit = EXIT_TRAP; cause = CAUSE_BREAKPOINT; tval = pc;
+          break loop;
+        case OP_MRET: {
+          if (this.priv < PRIV_M) {
+            exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = this.insnBits(pc);
+            break loop;
+          }
+          const s = this.mstatus;
+          const mpp = (s >>> MSTATUS_MPP_SHIFT) & 3;
+          let ns = (s & ~(MSTATUS_MIE | MSTATUS_MPP)) | MSTATUS_MPIE | ((s & MSTATUS_MPIE) !== 0 ? MSTATUS_MIE : 0);
+          if (mpp !== PRIV_M) ns &= ~MSTATUS_MPRV;
+          this.mstatus = ns;
+          this.priv = mpp === PRIV_M ? PRIV_M : PRIV_U;
+          this.reservationValid = false;
+          pc = (this.allowC ? this.mepc & ~1 : this.mepc & ~3) | 0;
+          limit = n + 1;
+          n++;
+          continue;
+        }
+        case OP_WFI: {
+          if (this.priv < PRIV_M) {
+            exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = this.insnBits(pc);
+            break loop;
+          }
+          this.instret = instret0 + n; this.cycle = cycle0 + n;
+          if (this.pendingInterrupts() !== 0) break;
+          pc = npc;
+          n++;
+          exit = EXIT_WFI;
+          break loop;
+        }
+        case OP_ILLEGAL:
+          exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = imm;
+          break loop;
+        default:
+          throw new RvisorError('HART_INTERNAL', `decode cache holds unknown op ${w & 0xff} at 0x${(pc >>> 0).toString(16)}`);
+      }
+      pc = npc;
+      n++;
+    }
+
+    this.pc = pc >>> 0;
+    this.instret = instret0 + n;
+    this.cycle = cycle0 + n;
+    this.exitReason = exit;
+    this.trapCause = cause;
+    this.trapTval = tval;
+    return n;
+  }
+
+  /** Store for SC on RAM or a device; false on an access fault. */
+  private amoStore(a: number, v: number, instret: number, cycle: number): boolean {
+    const bus = this.bus;
+    const off = (a - bus.ramBase) >>> 0;
+    if (off < bus.ramSize) {
+      bus.ram32[off >>> 2] = v;
+      if (bus.pageFlags[off >>> 12] !== 0) {
+        this.instret = instret; this.cycle = cycle;
+        this.flagged(off, 4);
+      }
+      return true;
+    }
+    this.instret = instret; this.cycle = cycle;
+    bus.store(a >>> 0, 4, v);
+    if (bus.fault) {
+      bus.fault = false;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A Zicsr instruction. Returns -1 when illegal, 1 when it wrote a CSR
+   * (the chunk must end), 0 for a pure read.
+   */
+  private csrInsn(w: number, n: number): number {
+    const op = w & 0xff;
+    const rd = (w >>> 8) & 63;
+    const field = (w >>> 14) & 31; // rs1, or the uimm of the *I forms
+    const x = this.regs;
+    const isImm = op >= OP_CSRRWI;
+    const src = isImm ? field : x[field]!;
+    const kind = isImm ? op - OP_CSRRWI : op - OP_CSRRW; // 0 rw, 1 rs, 2 rc
+    // csrrs/csrrc with rs1 = x0 (or uimm = 0) do not write (unprivileged spec 9.1).
+    const writes = kind === 0 || field !== 0;
+    if (!csrAccessible(this, n, writes)) return -1;
+    // csrrw with rd = x0 does not read (no read side effects).
+    const old = kind === 0 && rd === X_SINK ? 0 : csrRead(this, n) | 0;
+    if (writes) {
+      const v = kind === 0 ? src : kind === 1 ? old | src : old & ~src;
+      csrWrite(this, n, v, true);
+    }
+    x[rd] = old;
+    return writes ? 1 : 0;
+  }
+}
+
+/** High word of the unsigned 64-bit product, in 16-bit limbs so every partial product is exact. */
+function mulhu(a: number, b: number): number {
+  a >>>= 0;
+  b >>>= 0;
+  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
+  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
+}
+
+/** Signed x signed: correct the unsigned high word by the operands' sign weights. */
+function mulh(a: number, b: number): number {
+  return (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
+}
+
+function mulhsu(a: number, b: number): number {
+  return (mulhu(a, b) - (a < 0 ? b : 0)) | 0;
+}
+
+function amo(op: number, old: number, src: number): number {
+  switch (op) {
+    case OP_AMOSWAP: return src;
+    case OP_AMOADD: return (old + src) | 0;
+    case OP_AMOXOR: return old ^ src;
+    case OP_AMOAND: return old & src;
+    case OP_AMOOR: return old | src;
+    case OP_AMOMIN: return old < src ? old : src;
+    case OP_AMOMAX: return old > src ? old : src;
+    case OP_AMOMINU: return (old >>> 0) < (src >>> 0) ? old : src;
+    default: return (old >>> 0) > (src >>> 0) ? old : src; // OP_AMOMAXU
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * NS16550A UART, as QEMU's `virt` machine maps it at 0x1000_0000 (8 byte-wide
+ * registers, reg-shift 0).
+ *
+ * Transmission is instantaneous: a byte written to THR goes straight to the
+ * `onTransmit` callback, so LSR always reports THRE | TEMT and a polling
+ * driver never waits. Received bytes come from a host-side queue (`push`).
+ * There is no interrupt controller in the machine profile yet, so the
+ * interrupt state is visible in IIR (and `interruptPending`) but not wired to
+ * the hart. Modem lines read as QEMU's do with nothing attached:
+ * MSR = DCD | DSR | CTS. MCR loopback sends transmitted bytes back to RX.
+ */
+
+import type { Device } from '../memory/bus.ts';
+
+export const UART_BASE = 0x1000_0000;
+export const UART_SIZE = 8;
+
+const RBR_THR_DLL = 0;
+const IER_DLM = 1;
+const IIR_FCR = 2;
+const LCR = 3;
+const MCR = 4;
+const LSR = 5;
+const MSR = 6;
+const SCR = 7;
+
+export const LSR_DR = 0x01;
+export const LSR_THRE = 0x20;
+export const LSR_TEMT = 0x40;
+const LCR_DLAB = 0x80;
+const IER_RDA = 0x01;
+const IER_THRE = 0x02;
+const IIR_NONE = 0x01;
+const IIR_THRE = 0x02;
+const IIR_RDA = 0x04;
+const IIR_FIFO = 0xc0;
+const FCR_ENABLE = 0x01;
+const FCR_CLEAR_RX = 0x02;
+const MCR_LOOP = 0x10;
+const MSR_IDLE = 0xb0;
+
+export class Uart implements Device {
+  /** Called for every transmitted byte (not in loopback mode). */
+  onTransmit: (byte: number) => void;
+
+  ier = 0;
+  lcr = 0;
+  mcr = 0;
+  scr = 0;
+  fcr = 0;
+  /** Divisor latch; no effect on timing (transmission is instant). */
+  divisor = 0;
+  /** A THR-empty interrupt is latched until IIR reports it or THR is written. */
+  private threPending = false;
+  private rx: number[] = [];
+  private rxHead = 0;
+
+  constructor(onTransmit: (byte: number) => void = () => {}) {
+    this.onTransmit = onTransmit;
+  }
+
+  /** Queue host input for the guest to read from RBR. */
+  push(bytes: Uint8Array | ArrayLike<number>): void {
+    for (let i = 0; i < bytes.length; i++) this.rx.push(bytes[i]! & 0xff);
+  }
+
+  /** Bytes queued and not yet read by the guest. */
+  get rxLength(): number {
+    return this.rx.length - this.rxHead;
+  }
+
+  /** What IIR would report; the line a PLIC would sample. */
+  get interruptPending(): boolean {
+    return this.iir() !== (IIR_NONE | this.fifoBits());
+  }
+
+  reset(): void {
+    this.ier = this.lcr = this.mcr = this.scr = this.fcr = this.divisor = 0;
+    this.threPending = false;
+    this.rx = [];
+    this.rxHead = 0;
+  }
+
+  read(offset: number, _width: number): number {
+    const dlab = (this.lcr & LCR_DLAB) !== 0;
+    switch (offset) {
+      case RBR_THR_DLL:
+        return dlab ? this.divisor & 0xff : this.readRbr();
+      case IER_DLM:
+        return dlab ? (this.divisor >>> 8) & 0xff : this.ier;
+      case IIR_FCR: {
+        const v = this.iir();
+        if ((v & 0x0f) === IIR_THRE) this.threPending = false;
+        return v;
+      }
+      case LCR:
+        return this.lcr;
+      case MCR:
+        return this.mcr;
+      case LSR:
+        return LSR_THRE | LSR_TEMT | (this.rxLength > 0 ? LSR_DR : 0);
+      case MSR:
+        // Loopback wires MCR outputs to the modem inputs (16550 datasheet).
+        if ((this.mcr & MCR_LOOP) !== 0) {
+          const m = this.mcr;
+          return ((m & 0x02) << 3) | ((m & 0x01) << 5) | ((m & 0x04) << 4) | ((m & 0x08) << 4);
+        }
+        return MSR_IDLE;
+      case SCR:
+        return this.scr;
+      default:
+        return 0;
+    }
+  }
+
+  write(offset: number, _width: number, value: number): void {
+    value &= 0xff;
+    const dlab = (this.lcr & LCR_DLAB) !== 0;
+    switch (offset) {
+      case RBR_THR_DLL:
+        if (dlab) {
+          this.divisor = (this.divisor & 0xff00) | value;
+        } else {
+          if ((this.mcr & MCR_LOOP) !== 0) this.rx.push(value);
+          else this.onTransmit(value);
+          this.threPending = (this.ier & IER_THRE) !== 0;
+        }
+        return;
+      case IER_DLM:
+        if (dlab) {
+          this.divisor = (this.divisor & 0xff) | (value << 8);
+        } else {
+          // Enabling the THRE interrupt with an empty THR raises it at once.
+          if ((value & IER_THRE) !== 0 && (this.ier & IER_THRE) === 0) this.threPending = true;
+          this.ier = value & 0x0f;
+          if ((this.ier & IER_THRE) === 0) this.threPending = false;
+        }
+        return;
+      case IIR_FCR:
+        this.fcr = value & 0xc9;
+        if ((value & FCR_CLEAR_RX) !== 0) {
+          this.rx = [];
+          this.rxHead = 0;
+        }
+        return;
+      case LCR:
+        this.lcr = value;
+        return;
+      case MCR:
+        this.mcr = value & 0x1f;
+        return;
+      case SCR:
+        this.scr = value;
+        return;
+      default:
+        // LSR and MSR are read-only.
+        return;
+    }
+  }
+
+  private readRbr(): number {
+    if (this.rxHead >= this.rx.length) return 0;
+    const b = this.rx[this.rxHead++]!;
+    if (this.rxHead === this.rx.length) {
+      this.rx = [];
+      this.rxHead = 0;
+    }
+    return b;
+  }
+
+  private fifoBits(): number {
+    return (this.fcr & FCR_ENABLE) !== 0 ? IIR_FIFO : 0;
+  }
+
+  private iir(): number {
+    let id = IIR_NONE;
+    if ((this.ier & IER_RDA) !== 0 && this.rxLength > 0) id = IIR_RDA;
+    else if (this.threPending) id = IIR_THRE;
+    return id | this.fifoBits();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The health monitor: a table from error event to recovery action, per
+ * partition, with a limit on restarts so a partition that faults at start-up
+ * does not restart forever (it is stopped once the limit is reached).
+ *
+ * The monitor only decides; the hypervisor carries the action out (and falls
+ * back from `restore` to `restart` when there is no snapshot). Time comes from
+ * an injected clock so tests and deterministic runs can step it.
+ */
+
+import { ConfigError } from '../errors.ts';
+import { Emitter } from './events.ts';
+
+/** An event name not in HEALTH_EVENTS. */
+export const HEALTH_BAD_EVENT = 'HEALTH_BAD_EVENT';
+/** An action name not in HEALTH_ACTIONS. */
+export const HEALTH_BAD_ACTION = 'HEALTH_BAD_ACTION';
+/** A restart limit whose max is not a non-negative integer or whose window is not positive. */
+export const HEALTH_BAD_LIMIT = 'HEALTH_BAD_LIMIT';
+
+export type HealthEvent = 'guest-fault' | 'budget-overrun' | 'console-flood' | 'deadline-miss';
+export type HealthAction = 'ignore' | 'log' | 'stop' | 'restart' | 'restore';
+
+export const HEALTH_EVENTS: ReadonlyArray<HealthEvent> = ['guest-fault', 'budget-overrun', 'console-flood', 'deadline-miss'];
+/** `restart` = cold restart from the image; `restore` = restart from the last snapshot. */
+export const HEALTH_ACTIONS: ReadonlyArray<HealthAction> = ['ignore', 'log', 'stop', 'restart', 'restore'];
+
+export type HealthTable = Readonly<Record<HealthEvent, HealthAction>>;
+
+/**
+ * Defaults: a fault stops the partition and keeps it for inspection; the
+ * others are symptoms the schedule already contains (the window ends, the
+ * console is rate-limited), so they are only logged.
+ */
+export const DEFAULT_HEALTH_TABLE: HealthTable = /* @__PURE__ */ Object.freeze({
+  'guest-fault': 'stop',
+  'budget-overrun': 'log',
+  'console-flood': 'log',
+  'deadline-miss': 'log',
+});
+
+/** At most `max` restarts (of either kind) within any `window` of clock time. */
+export interface RestartLimit {
+  readonly max: number;
+  readonly window: number;
+}
+
+/** 3 restarts per 60 s, with a millisecond clock. */
+export const DEFAULT_RESTART_LIMIT: RestartLimit = /* @__PURE__ */ Object.freeze({ max: 3, window: 60_000 });
+
+export interface HealthPolicy {
+  table?: Partial<Record<HealthEvent, HealthAction>>;
+  restartLimit?: RestartLimit;
+}
+
+export interface HealthDecision {
+  readonly partition: string;
+  readonly event: HealthEvent;
+  /** What the table says. */
+  readonly configured: HealthAction;
+  /** What to do: `configured`, or `stop` when the restart limit was reached. */
+  readonly action: HealthAction;
+  readonly limited: boolean;
+  /** Restarts counted in the current limit window, including this one if it restarts. */
+  readonly restarts: number;
+  readonly detail: string | undefined;
+  readonly at: number;
+}
+
+export type HealthEvents = { decision: HealthDecision };
+
+export interface HealthMonitorOptions {
+  clock?: { now(): number };
+  /** Defaults for every partition (merged over DEFAULT_HEALTH_TABLE / DEFAULT_RESTART_LIMIT). */
+  policy?: HealthPolicy;
+  events?: Emitter<HealthEvents>;
+}
+
+interface Resolved {
+  table: HealthTable;
+  restartLimit: RestartLimit;
+}
+
+interface PartitionRecord {
+  policy: HealthPolicy | undefined;
+  /** Times of restarts still inside the limit window, oldest first. */
+  restarts: number[];
+  counts: Record<HealthEvent, number>;
+}
+
+export class HealthMonitor {
+  readonly events: Emitter<HealthEvents>;
+  private readonly clock: { now(): number };
+  private readonly base: Resolved;
+  private readonly parts = new Map<string, PartitionRecord>();
+
+  constructor(options: HealthMonitorOptions = {}) {
+    this.clock = options.clock ?? { now: () => performance.now() };
+    this.events = options.events ?? new Emitter();
+    this.base = resolve({ table: DEFAULT_HEALTH_TABLE, restartLimit: DEFAULT_RESTART_LIMIT }, options.policy, 'default policy');
+  }
+
+  /** Override the defaults for one partition (undefined = back to defaults). */
+  setPolicy(partition: string, policy: HealthPolicy | undefined): void {
+    if (policy !== undefined) resolve(this.base, policy, `partition ${partition}`);
+    this.record(partition).policy = policy;
+  }
+
+  policyOf(partition: string): { table: HealthTable; restartLimit: RestartLimit } {
+    const p = this.parts.get(partition)?.policy;
+    return p === undefined ? this.base : resolve(this.base, p, `partition ${partition}`);
+  }
+
+  /** Record `event` for `partition` and return what to do about it. */
+  report(event: HealthEvent, partition: string, detail?: string): HealthAction {
+    return this.decide(event, partition, detail).action;
+  }
+
+  /** Like report(), with the whole decision. */
+  decide(event: HealthEvent, partition: string, detail?: string): HealthDecision {
+    if (!HEALTH_EVENTS.includes(event)) throw new ConfigError(HEALTH_BAD_EVENT, `unknown health event ${String(event)}`);
+    const rec = this.record(partition);
+    const { table, restartLimit } = this.policyOf(partition);
+    const now = this.clock.now();
+    rec.counts[event]++;
+    const configured = table[event];
+    let action = configured;
+    let limited = false;
+    const live = this.prune(rec, restartLimit, now);
+    if (configured === 'restart' || configured === 'restore') {
+      if (live.length >= restartLimit.max) {
+        action = 'stop';
+        limited = true;
+      } else {
+        live.push(now);
+      }
+    }
+    const decision: HealthDecision = Object.freeze({ partition, event, configured, action, limited, restarts: live.length, detail, at: now });
+    this.events.emit('decision', decision);
+    return decision;
+  }
+
+  /** Restarts inside the current limit window. */
+  restartsInWindow(partition: string): number {
+    const rec = this.parts.get(partition);
+    if (rec === undefined) return 0;
+    return this.prune(rec, this.policyOf(partition).restartLimit, this.clock.now()).length;
+  }
+
+  /** How often each event was reported for `partition`. */
+  counts(partition: string): Record<HealthEvent, number> {
+    return { ...(this.parts.get(partition)?.counts ?? zeroCounts()) };
+  }
+
+  /** Drop everything about `partition` (it was destroyed). */
+  forget(partition: string): void {
+    this.parts.delete(partition);
+  }
+
+  private record(partition: string): PartitionRecord {
+    let rec = this.parts.get(partition);
+    if (rec === undefined) {
+      rec = { policy: undefined, restarts: [], counts: zeroCounts() };
+      this.parts.set(partition, rec);
+    }
+    return rec;
+  }
+
+  private prune(rec: PartitionRecord, limit: RestartLimit, now: number): number[] {
+    // A restart at time t counts while now - t < window.
+    let drop = 0;
+    while (drop < rec.restarts.length && now - rec.restarts[drop]! >= limit.window) drop++;
+    if (drop > 0) rec.restarts.splice(0, drop);
+    return rec.restarts;
+  }
+}
+
+function zeroCounts(): Record<HealthEvent, number> {
+  return { 'guest-fault': 0, 'budget-overrun': 0, 'console-flood': 0, 'deadline-miss': 0 };
+}
+
+function resolve(base: Resolved, policy: HealthPolicy | undefined, where: string): Resolved {
+  if (policy === undefined) return base;
+  const table: Record<HealthEvent, HealthAction> = { ...base.table };
+  for (const [event, action] of Object.entries(policy.table ?? {})) {
+    if (!HEALTH_EVENTS.includes(event as HealthEvent)) throw new ConfigError(HEALTH_BAD_EVENT, `${where}: unknown health event ${event}`);
+    if (!HEALTH_ACTIONS.includes(action as HealthAction)) {
+      throw new ConfigError(HEALTH_BAD_ACTION, `${where}: unknown action ${String(action)} for ${event}`);
+    }
+    table[event as HealthEvent] = action as HealthAction;
+  }
+  const limit = policy.restartLimit ?? base.restartLimit;
+  if (!Number.isSafeInteger(limit.max) || limit.max < 0 || !(limit.window > 0)) {
+    throw new ConfigError(HEALTH_BAD_LIMIT, `${where}: restart limit ${String(limit.max)} per ${String(limit.window)} is not a count per positive time window`);
+  }
+  return { table: Object.freeze(table), restartLimit: Object.freeze({ max: limit.max, window: limit.window }) };
+}

@@ -1,0 +1,541 @@
+/**
+ * One virtual machine: a hart, its bus and RAM, the devices of its profile,
+ * and the loaded image. The hypervisor runs many of these; the CLI runs one.
+ *
+ * Profiles:
+ * - `app`: RAM at 0, the image starts in U-mode on a Linux-style initial
+ *   stack and `ecall` is a hypercall (Linux RV32 numbers below 0x400, see
+ *   app.ts; `hypercalls` serves 0x400 and up).
+ * - `machine`: QEMU `virt`-compatible map (virt.ts), the image starts in
+ *   M-mode at its entry with a0 = mhartid and a1 = 0. QEMU's boot ROM passes a
+ *   device-tree address in a1 (and fw_dynamic info in a2); there is no device
+ *   tree here, so firmware must not depend on one.
+ *
+ * `run(budget)` never throws because of what the guest does: exits, faults,
+ * idling and sleeping are reasons in the result. Virtual time only moves with
+ * retired instructions and with `idle()`, which skips to the next wake-up, so
+ * a run is deterministic.
+ */
+
+import { Hart } from '../cpu/hart.ts';
+import type { Isa } from '../cpu/hart.ts';
+import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from '../cpu/stop.ts';
+import { MIP_MTIP, PRIV_M, PRIV_U } from '../cpu/trap.ts';
+import { Clint } from '../devices/clint.ts';
+import { Finisher } from '../devices/finisher.ts';
+import { Htif } from '../devices/htif.ts';
+import { Uart } from '../devices/uart.ts';
+import { ConfigError, ElfError } from '../errors.ts';
+import { EF_RISCV_RVC, checkPlacement, loadImage, parseImage } from '../loader/elf.ts';
+import type { ElfImage, LoadOptions } from '../loader/elf.ts';
+import { Bus, PAGE_SIZE, PAGE_WATCH } from '../memory/bus.ts';
+import { AppRuntime } from './app.ts';
+import { describeFault } from './fault.ts';
+import type { GuestFault } from './fault.ts';
+import { buildInitialStack } from './stack.ts';
+import { VIRT_CLINT, VIRT_FINISHER, VIRT_RAM_BASE, VIRT_UART } from './virt.ts';
+
+export type Profile = 'app' | 'machine';
+
+export interface VmOptions {
+  /** Default 'app'. */
+  profile?: Profile;
+  /** Default 'rv32imac'. */
+  isa?: Isa;
+  /** Bytes of RAM: a positive multiple of 4 KiB, at most MAX_RAM_SIZE. Default 16 MiB (or `ram.length`). */
+  ramSize?: number;
+  /** A view to use as RAM (the hypervisor's pool); zeroed before loading. Else allocated. */
+  ram?: Uint8Array;
+  /** ELF32 RISC-V executable, or a flat binary with `entry`. */
+  image: Uint8Array;
+  /** Flat binaries: entry address (required) and load address (default: entry). */
+  entry?: number;
+  loadAddress?: number;
+  /** mhartid; default 0. */
+  hartId?: number;
+  /** App profile: argv (default ['guest']) and environment strings for the initial stack. */
+  argv?: string[];
+  env?: string[];
+  /** App profile: bytes reserved for the stack at the top of RAM; brk never grows into them. Default min(1 MiB, ramSize / 4). */
+  stackSize?: number;
+  /** App profile: bytes served to read(0, ...); EOF after. */
+  stdin?: Uint8Array;
+  /** Guest output: app write(1|2, ...), machine UART and HTIF console. */
+  onConsole?: (bytes: Uint8Array, stream: 'stdout' | 'stderr') => void;
+}
+
+export type RunReason =
+  /** The instruction budget is spent; call run() again. */
+  | 'budget'
+  /** The guest exited or powered off; see `exitCode`. */
+  | 'exit'
+  /** An unhandled trap; see `fault`. */
+  | 'fault'
+  /** Machine profile: wfi with nothing to do; `wakeAt` is the timer wake-up (mtime) or undefined for never. */
+  | 'idle'
+  /** App profile: clock_nanosleep; `wakeAt` is the wake-up (mtime). */
+  | 'sleep'
+  /** A hypercall handler asked to give the CPU back. */
+  | 'yield'
+  /** A hypercall handler cannot complete yet; the ecall is retried by the next run(). */
+  | 'blocked'
+  /** The guest asked for a reset (finisher 0x7777); the VM has rebooted it. */
+  | 'reset'
+  /** `requestStop()` was called from outside. */
+  | 'halt';
+
+export interface RunResult {
+  reason: RunReason;
+  /** Instructions retired by this call (served hypercalls included). */
+  instructions: number;
+}
+
+/** A hypercall handler (numbers >= 0x400): a number is the value for a0. */
+export type HypercallResult = number | { a0?: number; stop?: 'yield' | 'block' };
+export type Hypercall = (vm: VirtualMachine) => HypercallResult;
+
+export interface VmStats {
+  /** Instructions retired since boot (minstret). */
+  instructions: number;
+  /** Cycles since boot: instructions plus skipped idle time (mcycle). */
+  cycles: number;
+  /** Cycles skipped by idle(). */
+  idleCycles: number;
+  hypercalls: number;
+}
+
+export const DEFAULT_RAM_SIZE = 16 * 1024 * 1024;
+/** Largest RAM per VM; keeps the machine profile's RAM below 0xC000_0000 and typed arrays small. */
+export const MAX_RAM_SIZE = 1024 * 1024 * 1024;
+/** First hypercall number served by `hypercalls` instead of the Linux ABI. */
+export const HYPERCALL_BASE = 0x400;
+
+const ENOSYS = 38;
+const CYCLES_PER_TICK = 10;
+/** hart.run() takes at most this many instructions per call (keeps its counters in int range). */
+const MAX_SLICE = 0x4000_0000;
+const CONSOLE_BUFFER = 4096;
+
+let hostChecked = false;
+function checkHost(): void {
+  if (hostChecked) return;
+  // The hart reads RAM through Int16Array/Int32Array views, which use host byte order.
+  if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+    throw new ConfigError('HOST_BIG_ENDIAN', 'rvisor needs a little-endian host (typed-array views alias guest RAM)');
+  }
+  hostChecked = true;
+}
+
+export class VirtualMachine {
+  readonly profile: Profile;
+  readonly isa: Isa;
+  readonly bus: Bus;
+  readonly hart: Hart;
+  readonly image: ElfImage;
+  /** Machine profile devices (undefined in the app profile; htif only when the image has `tohost`). */
+  readonly uart: Uart | undefined;
+  readonly clint: Clint | undefined;
+  readonly finisher: Finisher | undefined;
+  readonly htif: Htif | undefined;
+  /** App profile: brk and stdin state (undefined in the machine profile). */
+  app: AppRuntime | undefined;
+
+  /** Set when the guest exits or powers off. */
+  exitCode: number | undefined = undefined;
+  /** Set when an unhandled trap stopped the guest. */
+  fault: GuestFault | undefined = undefined;
+  /** While idle or sleeping: the mtime at which the guest wakes up; undefined = never (by itself). */
+  wakeAt: number | undefined = undefined;
+  /** Extension point for hypercall numbers >= 0x400 (the hypervisor layer registers here). */
+  readonly hypercalls = new Map<number, Hypercall>();
+  onConsole: ((bytes: Uint8Array, stream: 'stdout' | 'stderr') => void) | undefined;
+
+  private readonly options: VmOptions;
+  private readonly stackSize: number;
+  private waiting: 'idle' | 'sleep' | undefined = undefined;
+  private resetPending = false;
+  private haltPending = false;
+  private idleCycles = 0;
+  private hypercallCount = 0;
+  /** True while hart.run() executes: only then does a stop request need the hart's help. */
+  private inHart = false;
+  private readonly tx = new Uint8Array(CONSOLE_BUFFER);
+  private txLen = 0;
+
+  constructor(options: VmOptions) {
+    checkHost();
+    const profile = options.profile ?? 'app';
+    if (profile !== 'app' && profile !== 'machine') throw new ConfigError('VM_PROFILE', `profile ${JSON.stringify(profile)} is not 'app' or 'machine'`);
+    const isa = options.isa ?? 'rv32imac';
+    if (isa !== 'rv32imac' && isa !== 'rv32ima') throw new ConfigError('VM_ISA', `isa ${JSON.stringify(isa)} is not 'rv32imac' or 'rv32ima'`);
+    if (!(options.image instanceof Uint8Array)) throw new ConfigError('VM_IMAGE', 'image must be a Uint8Array');
+    const ramSize = checkRamSize(options);
+    const hartId = options.hartId ?? 0;
+    if (!Number.isInteger(hartId) || hartId < 0 || hartId > 0xffff_ffff) throw new ConfigError('VM_HART_ID', `hartId ${hartId} is not a 32-bit unsigned integer`);
+    let stackSize = 0;
+    if (profile === 'app') {
+      stackSize = options.stackSize ?? Math.min(1024 * 1024, ramSize / 4);
+      if (!Number.isInteger(stackSize) || stackSize < PAGE_SIZE || stackSize % PAGE_SIZE !== 0 || stackSize >= ramSize) {
+        throw new ConfigError('VM_STACK_SIZE', `stackSize ${stackSize} is not a multiple of 4 KiB between 4 KiB and the RAM size ${ramSize}`);
+      }
+    }
+
+    // Everything about the image is validated before RAM is touched.
+    const image = parseImage(options.image, { entry: options.entry, loadAddress: options.loadAddress });
+    if ((image.flags & EF_RISCV_RVC) !== 0 && isa === 'rv32ima') {
+      throw new ElfError('ELF_ISA_MISMATCH', 'image is built with compressed instructions (EF_RISCV_RVC) but the isa is rv32ima');
+    }
+
+    this.options = options;
+    this.profile = profile;
+    this.isa = isa;
+    this.image = image;
+    this.stackSize = stackSize;
+    this.onConsole = options.onConsole;
+    const ramBase = profile === 'app' ? 0 : VIRT_RAM_BASE;
+    checkPlacement(image, ramBase, ramSize, this.placement());
+    const ram = options.ram ?? new Uint8Array(ramSize);
+    this.bus = new Bus(ram, ramBase);
+    this.hart = new Hart(this.bus, { isa, hartId, hostTraps: profile === 'app' });
+
+    if (profile === 'machine') {
+      const stop = (): void => this.hart.requestStop();
+      this.uart = new Uart((b) => this.transmit(b));
+      this.clint = new Clint(this.hart);
+      this.finisher = new Finisher({ exit: (code) => this.exit(code), reset: () => (this.resetPending = true), requestStop: stop });
+      this.bus.mapDevice(VIRT_FINISHER.name, VIRT_FINISHER.base, VIRT_FINISHER.size, this.finisher);
+      this.bus.mapDevice(VIRT_CLINT.name, VIRT_CLINT.base, VIRT_CLINT.size, this.clint);
+      this.bus.mapDevice(VIRT_UART.name, VIRT_UART.base, VIRT_UART.size, this.uart);
+      const tohost = image.symbols.get('tohost');
+      if (tohost !== undefined && this.bus.inRam(tohost.value, tohost.size === 4 ? 4 : 8)) {
+        const fromhost = image.symbols.get('fromhost')?.value;
+        this.htif = new Htif(
+          this.bus,
+          { exit: (code) => this.exit(code), output: (bytes, stream) => this.console(bytes, stream), requestStop: stop },
+          tohost.value,
+          fromhost,
+          tohost.size,
+        );
+      }
+    }
+    this.chainFlaggedStores();
+    this.boot();
+  }
+
+  /** Zero RAM, load the image, reset the hart and devices, and set up the profile's entry state. */
+  private boot(): void {
+    const bus = this.bus;
+    const image = this.image;
+    bus.ram.fill(0);
+    loadImage(bus, image, this.placement());
+    const hart = this.hart;
+    if (this.profile === 'app') {
+      const top = bus.ramBase + bus.ramSize;
+      const bottom = top - this.stackSize;
+      const sp = buildInitialStack(bus, {
+        top,
+        bottom,
+        argv: this.options.argv ?? ['guest'],
+        env: this.options.env ?? [],
+        entry: image.entry,
+        phdr: image.phdrAddr,
+        phnum: image.phnum,
+        hwcap: this.isa === 'rv32imac' ? 0x1105 : 0x1101,
+      });
+      hart.reset(image.entry, PRIV_U);
+      hart.x[2] = sp;
+      // Linux lets user programs read cycle, time and instret.
+      hart.mcounteren = 7;
+      const brkStart = Math.min(alignUp(image.end), bottom);
+      this.app = new AppRuntime(brkStart, bottom, this.options.stdin ?? new Uint8Array(0));
+    } else {
+      hart.reset(image.entry, PRIV_M);
+      hart.x[10] = this.options.hartId ?? 0;
+      hart.x[11] = 0;
+      this.uart!.reset();
+      this.clint!.reset();
+      this.htif?.attach();
+    }
+    this.exitCode = undefined;
+    this.fault = undefined;
+    this.wakeAt = undefined;
+    this.waiting = undefined;
+    this.resetPending = false;
+    this.haltPending = false;
+  }
+
+  private placement(): LoadOptions {
+    return this.profile === 'app' ? { reserveTop: this.stackSize } : { physical: true };
+  }
+
+  /** The hart invalidates its decode cache through the bus hook; HTIF watches tohost through the same hook. */
+  private chainFlaggedStores(): void {
+    const htif = this.htif;
+    if (htif === undefined) return;
+    const bus = this.bus;
+    const prev = bus.onFlaggedStore;
+    const flags = bus.pageFlags;
+    bus.onFlaggedStore = (off, width) => {
+      if (prev !== null) prev(off, width);
+      if ((flags[off >>> 12]! & PAGE_WATCH) !== 0) htif.onStore(off, width);
+    };
+  }
+
+  /**
+   * Run up to `budget` instructions. Returns why it stopped; never throws for
+   * anything the guest does.
+   */
+  run(budget: number): RunResult {
+    if (!(budget >= 0)) throw new ConfigError('VM_BUDGET', `budget ${budget} is not a non-negative number`);
+    if (this.exitCode !== undefined) return { reason: 'exit', instructions: 0 };
+    if (this.fault !== undefined) return { reason: 'fault', instructions: 0 };
+    if (this.waiting !== undefined && !this.awake()) return { reason: this.waiting, instructions: 0 };
+    const hart = this.hart;
+    // Budget is in the hart's units (retired instructions plus trap entries, so
+    // a trap storm still ends); `done` counts retired instructions only.
+    let used = 0;
+    let done = 0;
+    let reason: RunReason = 'budget';
+    try {
+      while (used < budget) {
+        if (this.haltPending) {
+          this.haltPending = false;
+          reason = 'halt';
+          break;
+        }
+        this.inHart = true;
+        const stop = hart.run(Math.min(budget - used, MAX_SLICE));
+        this.inHart = false;
+        used += hart.used;
+        done += hart.retired;
+        if (stop === STOP_BUDGET) continue;
+        if (stop === STOP_ECALL) {
+          const r = this.hypercall();
+          if (r === 'block') {
+            done -= 1;
+            reason = 'blocked';
+            break;
+          }
+          if (this.exitCode !== undefined) {
+            reason = 'exit';
+            break;
+          }
+          if (this.waiting !== undefined) {
+            reason = 'sleep';
+            break;
+          }
+          if (r === 'yield') {
+            reason = 'yield';
+            break;
+          }
+          continue;
+        }
+        if (stop === STOP_WFI) {
+          if (this.enterIdle()) {
+            reason = 'idle';
+            break;
+          }
+          continue;
+        }
+        if (stop === STOP_FAULT) {
+          this.fault = describeFault(hart.faultPc, hart.faultCause, hart.faultTval);
+          reason = 'fault';
+          break;
+        }
+        if (stop === STOP_HALT) {
+          if (this.exitCode !== undefined) {
+            reason = 'exit';
+            break;
+          }
+          if (this.resetPending) {
+            this.boot();
+            reason = 'reset';
+            break;
+          }
+        }
+      }
+    } finally {
+      this.inHart = false;
+      this.flushTx();
+    }
+    return { reason, instructions: done };
+  }
+
+  /**
+   * Skip virtual time to the pending wake-up (sleep or timer) so the next
+   * run() continues there. Returns false when there is nothing to wait for
+   * (the guest is idle forever unless input arrives).
+   */
+  idle(): boolean {
+    if (this.waiting === undefined) return false;
+    const target = this.wakeAt;
+    if (target === undefined) return false;
+    const hart = this.hart;
+    const now = hart.mtime;
+    if (target > now) {
+      // Land exactly on the tick: mtime = floor(cycle / 10) + timeOffset.
+      const cycle = (target - hart.timeOffset) * CYCLES_PER_TICK;
+      this.idleCycles += cycle - hart.cycle;
+      hart.cycle = cycle;
+    }
+    hart.timerChanged();
+    this.waiting = undefined;
+    this.wakeAt = undefined;
+    return true;
+  }
+
+  /**
+   * Run until the guest exits, faults or can make no more progress, skipping
+   * idle time deterministically. Stops with reason 'budget' after
+   * `maxInstructions` (default: no limit).
+   */
+  runToEnd(options: { maxInstructions?: number; slice?: number } = {}): RunResult {
+    const max = options.maxInstructions ?? Infinity;
+    const slice = options.slice ?? 1 << 22;
+    let total = 0;
+    for (;;) {
+      if (total >= max) return { reason: 'budget', instructions: total };
+      const r = this.run(Math.min(slice, max - total));
+      total += r.instructions;
+      switch (r.reason) {
+        case 'budget':
+        case 'yield':
+        case 'reset':
+          continue;
+        case 'idle':
+        case 'sleep':
+          if (this.idle()) continue;
+          return { reason: r.reason, instructions: total };
+        default:
+          return { reason: r.reason, instructions: total };
+      }
+    }
+  }
+
+  /** Reboot the guest: RAM cleared, image reloaded, hart and devices reset. */
+  reset(): void {
+    this.boot();
+  }
+
+  /**
+   * Make run() return 'halt': at the next instruction boundary when called
+   * from a device or hypercall handler, else at the start of the next run().
+   */
+  requestStop(): void {
+    this.haltPending = true;
+    if (this.inHart) this.hart.requestStop();
+  }
+
+  /** Machine profile: queue bytes for the UART receiver (wakes a guest idling in wfi). */
+  input(bytes: Uint8Array): void {
+    if (this.uart === undefined) throw new ConfigError('VM_NO_UART', 'input() needs the machine profile (the app profile reads options.stdin)');
+    this.uart.push(bytes);
+  }
+
+  get stats(): VmStats {
+    return { instructions: this.hart.instret, cycles: this.hart.cycle, idleCycles: this.idleCycles, hypercalls: this.hypercallCount };
+  }
+
+  // ----- used by hypercalls and devices -----
+
+  /** The guest exits with `code`; the current run() returns 'exit'. */
+  exit(code: number): void {
+    if (this.exitCode === undefined) this.exitCode = code;
+    if (this.inHart) this.hart.requestStop();
+  }
+
+  /** Suspend the guest until mtime reaches `mtime`; the current run() returns 'sleep'. */
+  sleepUntil(mtime: number): void {
+    this.waiting = 'sleep';
+    this.wakeAt = mtime;
+  }
+
+  /** Deliver guest output, after any UART bytes still buffered. */
+  console(bytes: Uint8Array, stream: 'stdout' | 'stderr'): void {
+    this.flushTx();
+    this.onConsole?.(bytes, stream);
+  }
+
+  private transmit(byte: number): void {
+    this.tx[this.txLen++] = byte;
+    if (this.txLen === CONSOLE_BUFFER) this.flushTx();
+  }
+
+  private flushTx(): void {
+    if (this.txLen === 0) return;
+    const bytes = this.tx.slice(0, this.txLen);
+    this.txLen = 0;
+    this.onConsole?.(bytes, 'stdout');
+  }
+
+  /** Serve the ecall at pc. Returns 'block' when it must be retried (pc unchanged). */
+  private hypercall(): 'block' | 'yield' | undefined {
+    const hart = this.hart;
+    const n = hart.x[17]! >>> 0;
+    let a0: number;
+    let stop: 'yield' | 'block' | undefined;
+    this.hypercallCount++;
+    if (n < HYPERCALL_BASE) {
+      a0 = this.app!.serve(this, n);
+    } else {
+      const handler = this.hypercalls.get(n);
+      const r = handler === undefined ? -ENOSYS : handler(this);
+      if (typeof r === 'number') {
+        a0 = r;
+      } else {
+        if (r.stop === 'block') {
+          // The hart counted the ecall as retired; a blocked call is retried, not retired.
+          hart.instret -= 1;
+          hart.cycle -= 1;
+          return 'block';
+        }
+        a0 = r.a0 ?? 0;
+        stop = r.stop;
+      }
+    }
+    hart.x[10] = a0;
+    hart.pc = (hart.pc + 4) >>> 0;
+    return stop;
+  }
+
+  /** After wfi: decide whether the guest can wake by itself (timer) and remember when. */
+  private enterIdle(): boolean {
+    const hart = this.hart;
+    if (this.uart !== undefined && this.uart.rxLength > 0) return false;
+    this.waiting = 'idle';
+    this.wakeAt = (hart.mie & MIP_MTIP) !== 0 && hart.mtimecmp < Infinity ? hart.mtimecmp : undefined;
+    return true;
+  }
+
+  /** Whether a waiting guest may run again: its wake-up time passed or input arrived. */
+  private awake(): boolean {
+    if (this.wakeAt !== undefined && this.hart.mtime >= this.wakeAt) {
+      this.hart.timerChanged();
+    } else if (!(this.waiting === 'idle' && this.uart !== undefined && this.uart.rxLength > 0)) {
+      return false;
+    }
+    this.waiting = undefined;
+    this.wakeAt = undefined;
+    return true;
+  }
+}
+
+function checkRamSize(options: VmOptions): number {
+  const ram = options.ram;
+  if (ram !== undefined && !(ram instanceof Uint8Array)) throw new ConfigError('VM_RAM', 'ram must be a Uint8Array view');
+  const size = options.ramSize ?? ram?.length ?? DEFAULT_RAM_SIZE;
+  if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > MAX_RAM_SIZE) {
+    throw new ConfigError('VM_RAM_SIZE', `ramSize ${size} is not a positive multiple of 4 KiB up to ${MAX_RAM_SIZE} (1 GiB)`);
+  }
+  if (ram !== undefined && ram.length !== size) {
+    throw new ConfigError('VM_RAM_SIZE', `ram view has ${ram.length} bytes but ramSize is ${size}`);
+  }
+  if (ram !== undefined && (ram.byteOffset & 3) !== 0) {
+    throw new ConfigError('VM_RAM', `ram view starts at byte offset ${ram.byteOffset}, not on a 4-byte boundary`);
+  }
+  return size;
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
