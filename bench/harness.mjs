@@ -3,8 +3,8 @@
 // formatting result tables. Sections (bench/<section>.mjs) only decide what
 // to run and which columns to show.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const root = new URL('..', import.meta.url).pathname;
@@ -37,20 +37,35 @@ export function runRvisor(core, image, { argv = ['guest'], vmOptions = {}, maxIn
       if (stream === 'stdout') chunks.push(Uint8Array.from(bytes));
     },
   });
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (vm.exitCode === undefined && vm.fault === undefined && vm.hart.instret < maxInstructions) vm.run(SLICE);
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   if (vm.fault) throw new Error(`guest fault: ${vm.fault.message}`);
-  return { stdout: Buffer.concat(chunks).toString('utf8'), exitCode: vm.exitCode, instructions: vm.hart.instret, ms };
+  return { stdout: Buffer.concat(chunks).toString('utf8'), exitCode: vm.exitCode, instructions: vm.hart.instret, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-/** Runs an ELF under qemu-riscv32 and times the whole process (start-up included). */
+/**
+ * Runs an ELF under qemu-riscv32 and times the whole process (start-up
+ * included): wall time, and CPU time through GNU time(1) when it is there.
+ */
 export function runQemu(elfPath, args = []) {
+  const timeFile = join(tmpdir(), `rvisor-bench-${process.pid}.time`);
+  const timed = existsSync('/usr/bin/time');
+  const [cmd, argv] = timed ? ['/usr/bin/time', ['-f', '%U %S', '-o', timeFile, 'qemu-riscv32', elfPath, ...args]] : ['qemu-riscv32', [elfPath, ...args]];
   const start = performance.now();
-  const r = spawnSync('qemu-riscv32', [elfPath, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = performance.now() - start;
   if (r.error) throw new Error(`qemu-riscv32: ${r.error.message}`);
-  return { stdout: r.stdout, exitCode: r.status, signal: r.signal, ms };
+  let cpuMs = NaN;
+  if (timed) {
+    const [user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    cpuMs = (user + sys) * 1000;
+    rmSync(timeFile, { force: true });
+  }
+  // GNU time reports a signal death as exit status 128 + signal.
+  return { stdout: r.stdout, exitCode: r.status, signal: r.signal, ms, cpuMs };
 }
 
 /** Best (lowest) time of `runs` calls of `fn`; returns that call's result. */

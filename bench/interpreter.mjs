@@ -17,6 +17,7 @@ export const columns = [
   ['qemuMs', 'qemu ms', fmt.fixed(0)],
   ['qemuMips', 'qemu MIPS', fmt.fixed(1)],
   ['ratio', 'rvisor/qemu', fmt.fixed(3)],
+  ['cpuRatio', 'rvisor/qemu (CPU time)', fmt.fixed(3)],
 ];
 
 /**
@@ -52,6 +53,10 @@ export async function run({ runs, warmup, only, log, vmOptions = {} }) {
       qemuMs: q.ms,
       qemuMips: r.instructions / q.ms / 1000,
       ratio: q.ms / r.ms,
+      rvisorCpuMs: r.cpuMs,
+      qemuCpuMs: q.cpuMs,
+      // On a shared machine wall time includes waiting for a core; CPU time does not.
+      cpuRatio: q.cpuMs / r.cpuMs,
       match,
     });
   }

@@ -66,4 +66,34 @@ test('bundle.ts runs the hello guest from the single-file bundle like qemu-riscv
   assert.is(r.out, oracle.out);
 });
 
+/** The sensor -> filter pipeline's averages, computed here independently of the guests. */
+function expectedAverages() {
+  let lcg = 12345;
+  let temp = 21500;
+  const win = [0, 0, 0, 0];
+  const lines = [];
+  for (let i = 0; i < 40; i++) {
+    lcg = (Math.imul(lcg, 1664525) + 1013904223) >>> 0;
+    temp += ((lcg >>> 16) % 401) - 200;
+    win[i % 4] = temp;
+    const k = Math.min(i + 1, 4);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += win[j];
+    const avg = Math.trunc(sum / k);
+    lines.push(`#${String(i).padStart(2, '0')}  avg ${Math.trunc(avg / 1000)}.${String(avg % 1000).padStart(3, '0')} C`);
+  }
+  return lines;
+}
+
+test('gateway.ts runs sensor -> filter -> logger partitions to completion on Deno', () => {
+  const r = sh(deno, ['run', '--allow-read', 'examples/deno/gateway.ts', '60']);
+  assert.is(r.code, 0, r.err);
+  assert.is(r.err, '');
+  const logged = r.out.split('\n').filter((l) => l.startsWith('[logger]') && l.includes(' avg ')).map((l) => l.replace(/^.*(#\d+.*)$/, '$1'));
+  assert.equal(logged, expectedAverages());
+  assert.match(r.out, '[sensor] sensor: sent 40 readings, 0 dropped');
+  assert.match(r.out, '[filter] filter: averaged 40 readings');
+  assert.match(r.out, /^logger +stopped /m);
+});
+
 test.run();

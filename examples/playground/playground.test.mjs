@@ -104,6 +104,49 @@ test('the machine-profile hello guest prints what qemu-system-riscv32 virt print
   assert.is(r.console.replace(/\r\n/g, '\n'), expected);
 });
 
+/** The sensor -> filter pipeline's averages, computed independently of the guests (as in hypervisor.test.ts). */
+function expectedAverages() {
+  let lcg = 12345;
+  let temp = 21500;
+  const win = [0, 0, 0, 0];
+  const lines = [];
+  for (let i = 0; i < 40; i++) {
+    lcg = (Math.imul(lcg, 1664525) + 1013904223) >>> 0;
+    temp += ((lcg >>> 16) % 401) - 200;
+    win[i % 4] = temp;
+    const k = Math.min(i + 1, 4);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += win[j];
+    const avg = Math.trunc(sum / k);
+    lines.push(`#${String(i).padStart(2, '0')}  avg ${Math.trunc(avg / 1000)}.${String(avg % 1000).padStart(3, '0')} C`);
+  }
+  return lines;
+}
+
+test('the gateway view runs three partitions on the schedule and draws the timeline', async () => {
+  const page = await ctx.browser.newPage({ viewport: { width: 1100, height: 1400 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(ctx.url);
+  await page.click('#gw-run');
+  await page.waitForSelector('body[data-gateway="done"], body[data-gateway="frame limit"]', { state: 'attached', timeout: 30_000 });
+  assert.equal(errors, []);
+  assert.is(await page.getAttribute('body', 'data-gateway'), 'done');
+  const logger = await page.locator('#gw-console-logger').textContent();
+  const logged = logger.split('\n').filter((l) => l.includes(' avg ')).map((l) => l.replace(/^.*(#\d+.*)$/, '$1'));
+  assert.equal(logged, expectedAverages());
+  assert.match(await page.locator('#gw-console-sensor').textContent(), 'sent 40 readings, 0 dropped');
+  // Every partition appears in the timeline, and some window shows work done.
+  for (const p of ['sensor', 'filter', 'logger']) {
+    assert.ok(await page.locator(`#gw-timeline rect[data-partition="${p}"]`).count() > 0, `no ${p} window drawn`);
+  }
+  const widths = await page.locator('#gw-timeline rect[data-partition]').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('width'))));
+  assert.ok(widths.some((w) => w > 0), 'no window shows any instructions used');
+  await page.screenshot({ path: join(shots, 'gateway.png'), fullPage: true });
+  await page.close();
+});
+
 test('the single-file bundle (rollup.config.mjs) runs a guest in a page without a bundler', async () => {
   // Built into the temp dir with the same options `pnpm bundle` uses for dist/bundle/index.min.js.
   const config = bundles.find((c) => c.output.file.endsWith('/bundle/index.min.js'));

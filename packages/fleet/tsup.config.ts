@@ -9,6 +9,7 @@ export default defineConfig({
     agent: 'src/agent.ts',
     controller: 'src/controller.ts',
     broker: 'src/broker.ts',
+    'hypervisor-host': 'src/hypervisor-host.ts',
   },
   format: ['esm'],
   dts: true,

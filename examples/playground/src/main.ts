@@ -2,6 +2,7 @@
 // each timer tick gives the guest at most FRAME_MS of host time, then repaints the stats.
 import { VirtualMachine } from '@rvisor/core/vm';
 import { parseImage } from '@rvisor/core/loader';
+import { setupGateway } from './gateway.ts';
 import { fetchGuest, guests } from './guests.ts';
 
 /** Instructions per `run()` call: small enough to check the clock often. */
@@ -18,8 +19,8 @@ const stopButton = $<HTMLButtonElement>('stop');
 const consoleEl = $<HTMLPreElement>('console');
 
 for (const g of guests) guestSelect.add(new Option(g.name, g.name));
-const initial = new URLSearchParams(location.search).get('guest');
-if (initial) guestSelect.value = initial;
+const initial = new URLSearchParams(location.search).get('guest') ?? 'hello/hello.elf';
+if (guests.some((g) => g.name === initial)) guestSelect.value = initial;
 
 let vm: VirtualMachine | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,6 +60,10 @@ function tick(): void {
   while (performance.now() - t0 < FRAME_MS) {
     const { reason } = vm.run(SLICE);
     if (reason === 'exit' || reason === 'fault' || reason === 'halt') break;
+    if (reason === 'blocked') {
+      waiting = true; // a hypercall that needs a hypervisor (channels): nothing serves it here
+      break;
+    }
     // Virtual time: a sleeping or idle guest jumps to its wake-up at once (as runToEnd does).
     if ((reason === 'sleep' || reason === 'idle') && !vm.idle()) {
       waiting = true; // idle with no timer: only console input could wake it
@@ -107,3 +112,4 @@ async function start(): Promise<void> {
 runButton.addEventListener('click', () => void start());
 stopButton.addEventListener('click', () => finish('stopped'));
 show('idle');
+setupGateway();

@@ -154,6 +154,12 @@ images('--entry on an ELF image is refused', () => {
   assertOneErrorLine(r, /^CLI_USAGE$/);
 });
 
+images('an image with compressed instructions is refused for --isa rv32ima', () => {
+  const r = rvisor(['run', '--isa', 'rv32ima', guest.args]);
+  assert.is(r.status, 2);
+  assertOneErrorLine(r, /^ELF_/);
+});
+
 images.run();
 
 const guests = suite('guest console, arguments and exit status');
@@ -195,6 +201,14 @@ guests('a flat binary runs with --entry and --load-address', () => {
   assert.is(got.stderr, want.stderr);
   assert.is(got.stdout, 'flat\n');
   assert.is(got.status, 2);
+});
+
+guests('--isa rv32ima runs an image built without the C extension', () => {
+  const want = qemu(guest.argsNoRvc, ['ima']);
+  const got = rvisor(['run', '--isa', 'rv32ima', guest.argsNoRvc, 'ima']);
+  assert.is(want.stdout, 'ima\n');
+  assert.is(got.stdout, want.stdout);
+  assert.is(got.status, want.status);
 });
 
 guests.run();
@@ -393,6 +407,7 @@ function buildGuests() {
     argsBin,
     argsEntry: `0x${symbol(args, '_start').toString(16)}`,
     argsLoad: `0x${textStart.toString(16)}`,
+    argsNoRvc: cc('args-ima', 'args.c', ['-march=rv32ima_zicsr']),
     cat: cc('cat', 'cat.c'),
     spin: cc('spin', 'spin.S'),
     yes: cc('yes', 'yes.c'),

@@ -37,6 +37,8 @@ export interface OracleResult {
   stderr: Uint8Array;
   /** Process exit status; null when killed (timeout or signal). */
   exitCode: number | null;
+  /** The signal that killed it (qemu-riscv32 passes the guest's SIGILL/SIGSEGV/SIGTRAP on). */
+  signal: string | null;
   timedOut: boolean;
 }
 
@@ -147,11 +149,11 @@ function spawnOracle(cmd: string, args: string[], stdin: Uint8Array | undefined,
       cleanup();
       fail(new Error(`cannot run ${cmd}: ${e.message}`));
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       const fromFile = cleanup();
       if (fromFile !== undefined) out.push(fromFile);
-      ok({ stdout: new Uint8Array(Buffer.concat(out)), stderr: new Uint8Array(Buffer.concat(err)), exitCode: code, timedOut });
+      ok({ stdout: new Uint8Array(Buffer.concat(out)), stderr: new Uint8Array(Buffer.concat(err)), exitCode: code, signal: timedOut ? null : signal, timedOut });
     });
     child.stdin!.on('error', () => {}); // the guest may exit without reading its input
     child.stdin!.end(stdin === undefined ? undefined : Buffer.from(stdin));

@@ -18,6 +18,8 @@ interface Guest {
   nocrt?: boolean;
   argv?: string[];
   stdin?: string;
+  /** The guest dies: QEMU by this signal, rvisor with a fault of one of these causes. */
+  dies?: { signal: string; causes: number[] };
   /** Turn QEMU's output into what rvisor must print (documented divergences only). */
   expect?: (qemu: OracleResult) => OracleResult;
 }
@@ -34,6 +36,10 @@ const GUESTS: Guest[] = [
     name: 'syscalls', sources: [`${G}syscalls.c`], profile: 'app', marches: BOTH,
     argv: ['guest', 'x', 'two words'], stdin: 'hello stdin\nsecond line, no newline',
   },
+  { name: 'fault illegal', sources: [`${G}app-fault.c`], profile: 'app', marches: BOTH, argv: ['guest', 'illegal'], dies: { signal: 'SIGILL', causes: [2] } },
+  { name: 'fault load', sources: [`${G}app-fault.c`], profile: 'app', marches: ['rv32imac'], argv: ['guest', 'load'], dies: { signal: 'SIGSEGV', causes: [5] } },
+  { name: 'fault store', sources: [`${G}app-fault.c`], profile: 'app', marches: ['rv32imac'], argv: ['guest', 'store'], dies: { signal: 'SIGSEGV', causes: [7] } },
+  { name: 'fault ebreak', sources: [`${G}app-fault.c`], profile: 'app', marches: ['rv32imac'], argv: ['guest', 'ebreak'], dies: { signal: 'SIGTRAP', causes: [3] } },
   { name: 'exit', sources: [`${G}exit.S`], profile: 'app', marches: BOTH, nocrt: true, argv: ['guest', 'one'] },
   { name: 'hello', sources: ['examples/hello/hello.c'], profile: 'app', marches: BOTH, argv: ['guest', 'world'] },
   { name: 'traps', sources: [`${G}traps.c`, TRAP], profile: 'machine', marches: BOTH },
@@ -42,11 +48,21 @@ const GUESTS: Guest[] = [
   { name: 'finisher', sources: [`${G}finisher.c`], profile: 'machine', marches: BOTH },
   { name: 'hello-machine', sources: ['examples/hello/hello.c'], profile: 'machine', marches: BOTH },
   {
+    name: 'uart-input', sources: [`${G}uart-input.c`], profile: 'machine', marches: BOTH,
+    stdin: 'hello uart\nsecond line. ignored after the dot',
+  },
+  {
     name: 'htif', sources: [`${G}htif.c`], profile: 'machine', marches: BOTH,
     // QEMU virt has no HTIF: it prints the fallback line before the finisher stops it.
     expect: (q) => ({ ...q, stdout: stripSuffix(q.stdout, 'htif: no host\n') }),
   },
 ];
+
+// The benchmark guests at their quick sizes: same code paths as the timed runs.
+const B = 'bench/guests/';
+for (const [name, arg] of [['sha256', '64k'], ['crc32', '256k'], ['sort', '5000'], ['coremark', '50'], ['tight', '500k']]) {
+  GUESTS.push({ name: `bench ${name}`, sources: [`${B}${name}.c`], profile: 'app', marches: ['rv32imac'], argv: ['guest', arg!] });
+}
 
 /** Instructions after which a guest that has not finished counts as hung. */
 const MAX_INSTRUCTIONS = 200_000_000;
@@ -75,6 +91,7 @@ interface VmRun {
   stderr: Uint8Array;
   exitCode: number | undefined;
   fault: string | undefined;
+  faultCause: number | undefined;
   instructions: number;
 }
 
@@ -87,9 +104,10 @@ function runVm(image: Uint8Array, g: Guest, march: GuestMarch): VmRun {
     image,
     argv: g.argv ?? ['guest'],
     env: [],
-    stdin: g.stdin === undefined ? undefined : enc.encode(g.stdin),
+    stdin: g.profile === 'app' && g.stdin !== undefined ? enc.encode(g.stdin) : undefined,
     onConsole: (bytes, stream) => (stream === 'stderr' ? err : out).push(bytes.slice()),
   });
+  if (g.profile === 'machine' && g.stdin !== undefined) vm.input(enc.encode(g.stdin));
   let instructions = 0;
   while (vm.exitCode === undefined && !vm.fault && instructions < MAX_INSTRUCTIONS) {
     const r = vm.run(SLICE);
@@ -97,7 +115,7 @@ function runVm(image: Uint8Array, g: Guest, march: GuestMarch): VmRun {
     // Waiting guests: skip virtual time to their wake-up, deterministically.
     if ((r.reason === 'idle' || r.reason === 'sleep') && !vm.idle()) break;
   }
-  return { stdout: concat(out), stderr: concat(err), exitCode: vm.exitCode, fault: vm.fault?.message, instructions };
+  return { stdout: concat(out), stderr: concat(err), exitCode: vm.exitCode, fault: vm.fault?.message, faultCause: vm.fault?.cause, instructions };
 }
 
 interface Case {
@@ -124,9 +142,11 @@ function show(bytes: Uint8Array): string {
 }
 
 for (const g of GUESTS) {
-  const s = suite(`conformance: ${g.name} (${g.profile}) prints and exits as under QEMU`);
+  const how = g.dies ? 'prints, then faults as QEMU kills it' : 'prints and exits as under QEMU';
+  const s = suite(`conformance: ${g.name} (${g.profile}) ${how}`);
   for (const c of cases.filter((c) => c.guest === g)) {
-    s(`${g.name} ${c.march}: rvisor output and exit code equal QEMU's`, () => {
+    const what = g.dies ? `output equals QEMU's, fault cause matches ${g.dies.signal}` : "output and exit code equal QEMU's";
+    s(`${g.name} ${c.march}: rvisor ${what}`, () => {
       assert.not.ok(c.qemu.timedOut, `QEMU timed out on ${g.name} ${c.march}`);
       const want = g.expect ? g.expect(c.qemu) : c.qemu;
       // A guest that never printed would make the comparison vacuous.
@@ -134,6 +154,13 @@ for (const g of GUESTS) {
       const image = new Uint8Array(readFileSync(c.elf));
       const got = runVm(image, g, c.march);
       const where = `${g.name} ${c.march} (${c.elf})`;
+      if (g.dies !== undefined) {
+        assert.is(c.qemu.signal, g.dies.signal, `QEMU's end of ${where}`);
+        assert.ok(got.fault !== undefined, `rvisor did not fault on ${where} (exit code ${got.exitCode})`);
+        assert.ok(g.dies.causes.includes(got.faultCause!), `rvisor fault on ${where}: ${got.fault}`);
+        assert.fixture(show(got.stdout), show(want.stdout), `stdout of ${where}`);
+        return;
+      }
       if (got.fault !== undefined) {
         assert.unreachable(`rvisor faulted on ${where}: ${got.fault}\n--- stdout so far ---\n${show(got.stdout)}`);
       }
@@ -141,7 +168,9 @@ for (const g of GUESTS) {
       // qemu-system's stderr is its own diagnostics; the machine profile has one console.
       if (g.profile === 'app') assert.fixture(show(got.stderr), show(want.stderr), `stderr of ${where}`);
       assert.equal(got.stdout, want.stdout, `stdout bytes of ${where}`);
-      assert.is(got.exitCode, want.exitCode ?? undefined, `exit code of ${where}`);
+      assert.ok(want.exitCode !== null, `QEMU did not exit normally on ${where} (signal ${want.signal})`);
+      assert.ok(got.exitCode !== undefined, `rvisor did not finish ${where} within ${got.instructions} instructions`);
+      assert.is(got.exitCode, want.exitCode, `exit code of ${where}`);
     });
   }
   s.run();

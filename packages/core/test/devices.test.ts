@@ -78,6 +78,16 @@ uart('FCR bit 1 clears the receive FIFO', () => {
   assert.is(u.read(LSR, 1) & LSR_DR, 0);
 });
 
+uart('toggling FIFO enable drops queued input, like QEMU', () => {
+  const u = new Uart();
+  u.push([1, 2]);
+  u.write(FCR, 1, 0x01);
+  assert.is(u.rxLength, 0);
+  u.push([3]);
+  u.write(FCR, 1, 0x01);
+  assert.is(u.rxLength, 1, 'rewriting the same enable keeps the FIFO');
+});
+
 uart('SCR and MCR hold values; MSR shows carrier, DSR and CTS', () => {
   const u = new Uart();
   u.write(SCR, 1, 0x5a);

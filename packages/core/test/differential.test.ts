@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Bus } from '../src/memory/bus.ts';
-import { Hart, STOP_BUDGET, STOP_FAULT } from '../src/cpu/hart.ts';
+import { Hart, STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_WFI } from '../src/cpu/hart.ts';
 import { expandCompressed, ReferenceHart } from '../src/cpu/reference.ts';
 
 const SEED = Number(globalThis.process?.env.RVISOR_DIFF_SEED ?? 0x5eed_2026) >>> 0;
@@ -63,10 +63,15 @@ const WINDOW = 0x2000_0000;
 const WINDOW_SIZE = 0x100;
 const UNMAPPED = 0x0000_1000;
 
-/** A register-file device that logs every access, so side effects can be compared. */
+/**
+ * A register-file device that logs every access, so side effects can be
+ * compared. Writing bit 0 of the word at 0 / 4 drives MEIP / MSIP, so guest
+ * stores raise interrupts in the middle of a run.
+ */
 class LogDevice {
   readonly bytes = new Uint8Array(0x100);
   log: string[] = [];
+  lines: ((bit: number, on: boolean) => void) | null = null;
   read(off: number, width: number): number {
     this.log.push(`r${width}@${off}`);
     let v = 0;
@@ -76,6 +81,8 @@ class LogDevice {
   write(off: number, width: number, value: number): void {
     this.log.push(`w${width}@${off}=${value >>> 0}`);
     for (let i = 0; i < width; i++) this.bytes[off + i] = (value >>> (8 * i)) & 0xff;
+    if (off === 0) this.lines?.(11, (value & 1) === 1);
+    if (off === 4) this.lines?.(3, (value & 1) === 1);
   }
 }
 
@@ -112,7 +119,11 @@ function pair(isa: Isa, hostTraps: boolean): Pair {
   if (!p) {
     const rs = side();
     const hs = side();
-    p = { isa, hostTraps, rs, hs, ref: new ReferenceHart(rs.bus, { isa, hostTraps }), hart: new Hart(hs.bus, { isa, hostTraps }) };
+    const ref = new ReferenceHart(rs.bus, { isa, hostTraps });
+    const hart = new Hart(hs.bus, { isa, hostTraps });
+    rs.dev.lines = (bit, on) => ref.setPending(bit, on);
+    hs.dev.lines = (bit, on) => hart.setPending(bit, on);
+    p = { isa, hostTraps, rs, hs, ref, hart };
     pairs.set(key, p);
   }
   return p;
@@ -139,7 +150,9 @@ interface State {
   mtimecmp: number;
   timeOffset: number;
   reservation: number; // -1 = none
+  /** RAM = a random image shared by many cases, plus this case's own words. */
   ram: Uint8Array;
+  patches: Array<[number, number, number]>; // [address, bytes, value]
   dev: Uint8Array;
   win: Uint8Array;
 }
@@ -147,6 +160,7 @@ interface State {
 function install(p: Pair, s: State): void {
   for (const [sd, h] of [[p.rs, p.ref], [p.hs, p.hart]] as const) {
     sd.bus.ram.set(s.ram);
+    for (const [addr, bytes, v] of s.patches) sd.bus.store(addr, bytes, v);
     sd.dev.bytes.set(s.dev);
     sd.dev.log = [];
     sd.win.set(s.win);
@@ -238,6 +252,8 @@ const KINDS: Kind[] = [
   K('sb', F3, 0x23), K('sh', F3, 0x1023), K('sw', F3, 0x2023),
   K('addi', F3, 0x13), K('slti', F3, 0x2013), K('sltiu', F3, 0x3013), K('xori', F3, 0x4013), K('ori', F3, 0x6013), K('andi', F3, 0x7013),
   K('slli', R7, 0x1013), K('srli', R7, 0x5013), K('srai', R7, 0x4000_5013),
+  // shamt[5] set: illegal on RV32
+  K('slli shamt5', R7, 0x0200_1013), K('srli shamt5', R7, 0x0200_5013), K('srai shamt5', R7, 0x4200_5013),
   K('add', R7, 0x33), K('sub', R7, 0x4000_0033), K('sll', R7, 0x1033), K('slt', R7, 0x2033), K('sltu', R7, 0x3033),
   K('xor', R7, 0x4033), K('srl', R7, 0x5033), K('sra', R7, 0x4000_5033), K('or', R7, 0x6033), K('and', R7, 0x7033),
   K('fence', F3, 0x0f), K('fence.i', F3, 0x100f),
@@ -267,15 +283,27 @@ const CSRS = [
 
 // ---- random state -----------------------------------------------------------
 
+const images = new Map<number, { ram: Uint8Array; dev: Uint8Array; win: Uint8Array }>();
+
+/** Random memory contents, made once per seed: cases differ in where they look. */
+function image(seed: number) {
+  let im = images.get(seed);
+  if (!im) {
+    const rng = new Rng(seed);
+    const ram = new Uint8Array(RAM_SIZE);
+    const dev = new Uint8Array(0x100);
+    const win = new Uint8Array(WINDOW_SIZE);
+    for (const a of [ram, dev, win]) for (let i = 0; i < a.length; i++) a[i] = rng.below(256);
+    im = { ram, dev, win };
+    images.set(seed, im);
+  }
+  return im;
+}
+
 function randomState(rng: Rng, isa: Isa): State {
   const x = new Int32Array(32);
   for (let i = 1; i < 32; i++) x[i] = rng.value();
-  const ram = new Uint8Array(RAM_SIZE);
-  for (let i = 0; i < RAM_SIZE; i += 4) new DataView(ram.buffer).setUint32(i, rng.u32(), true);
-  const dev = new Uint8Array(0x100);
-  for (let i = 0; i < dev.length; i++) dev[i] = rng.below(256);
-  const win = new Uint8Array(WINDOW_SIZE);
-  for (let i = 0; i < win.length; i++) win[i] = rng.below(256);
+  const { ram, dev, win } = image(SEED);
   const align = isa === 'rv32imac' ? 2 : 4;
   const cycle = rng.pick([0, rng.below(1_000_000), 2 ** 32 - 1 - rng.below(3), 2 ** 33 + rng.below(100)]);
   const mstatusBits = [1 << 3, 1 << 7, 3 << 11, 1 << 17, 1 << 21];
@@ -302,16 +330,14 @@ function randomState(rng: Rng, isa: Isa): State {
     timeOffset: 0,
     reservation: -1,
     ram,
+    patches: [],
     dev,
     win,
   };
 }
 
 function put(s: State, addr: number, width: number, v: number): void {
-  const dv = new DataView(s.ram.buffer);
-  const off = addr - RAM_BASE;
-  if (width === 2) dv.setUint16(off, v, true);
-  else dv.setUint32(off, v >>> 0, true);
+  s.patches.push([addr, width, v >>> 0]);
 }
 
 /** The instruction word, or its 32-bit expansion for a compressed one (undefined if illegal). */
@@ -443,7 +469,101 @@ single('every instruction kind agrees with the reference from random states', ()
   assert.ok(fails.count === 0, fails.report(SEED, total));
 });
 
+single('fetches outside RAM fault, and a fault at the trap vector stops the hart', () => {
+  const rng = new Rng(SEED ^ 0x0f0f_0f0f);
+  const fails = new Failures();
+  let total = 0;
+  for (let n = 0; n < 400; n++) {
+    const isa: Isa = rng.chance(0.8) ? 'rv32imac' : 'rv32ima';
+    const hostTraps = rng.chance(0.2);
+    const p = pair(isa, hostTraps);
+    const s = randomState(rng, isa);
+    s.msip = s.meip = false;
+    s.mtimecmp = Infinity;
+    s.pc = rng.pick([DEVICE, DEVICE + 0x10, WINDOW, WINDOW + 4, UNMAPPED, RAM_BASE + RAM_SIZE, RAM_BASE - 4, 0xffff_fffc]);
+    if (rng.chance(0.4)) s.mtvec = s.pc | (rng.chance(0.3) ? 1 : 0);
+    total++;
+    const diffs = stepBoth(p, s);
+    if (diffs.length) fails.add(`fetch at ${hex(s.pc)}${s.mtvec === s.pc ? ' = mtvec' : ''}`, describe(s, isa, hostTraps), diffs);
+  }
+  assert.ok(fails.count === 0, fails.report(SEED ^ 0x0f0f_0f0f, total));
+});
+
 single.run();
+
+// ---- directed cases ------------------------------------------------------------
+
+const directed = suite('differential: directed cases');
+
+/** Run `words` from CODE in M-mode on both harts for `steps` steps, comparing after each. */
+function directedCase(words: number[], steps: number, setup: (s: State) => void = () => {}, isa: Isa = 'rv32imac', hostTraps = false): string[] {
+  const p = pair(isa, hostTraps);
+  const s = randomState(new Rng(1), isa);
+  s.x.fill(0);
+  Object.assign(s, { pc: CODE, priv: 3, mstatus: 0, mie: 0, msip: false, meip: false, mtvec: HANDLER, cycle: 0, instret: 0, mtimecmp: Infinity, mcountinhibit: 0, mcounteren: 0 });
+  words.forEach((w, i) => put(s, CODE + 4 * i, 4, w));
+  setup(s);
+  install(p, s);
+  for (let i = 0; i < steps; i++) {
+    const diffs = compare(p, p.ref.step(), p.hart.run(1));
+    if (diffs.length) return [`after step ${i + 1}:`, ...diffs];
+  }
+  return [];
+}
+
+directed('a write to mcountinhibit that leaves CY clear still counts that cycle in mcycle', () => {
+  // csrw mcountinhibit, x0 ; csrr a0, mcycle: one cycle has passed with counting enabled
+  assert.equal(directedCase([0x3200_1073, 0xb000_2573], 2), []);
+});
+
+directed('pmpcfg0 and pmpaddr0 read as zero (no PMP entries) instead of trapping', () => {
+  // csrr a0, pmpcfg0 ; csrw pmpaddr0, a1 ; csrr a2, pmpaddr0
+  assert.equal(directedCase([0x3a00_2573, 0x3b05_9073, 0x3b00_2673], 3, (s) => { s.x[11] = -1; }), []);
+});
+
+directed('with hostTraps, a U-mode ecall stops at the ecall and counts as retired', () => {
+  assert.equal(directedCase([0x0000_0073], 1, (s) => { s.priv = 0; }, 'rv32imac', true), []);
+});
+
+directed('a failing SC under hostTraps keeps the reservation (the faulting instruction has no effect)', () => {
+  // sc.w a0, a1, (a2) with a reservation on an unmapped address
+  assert.equal(directedCase([0x18b6_252f], 1, (s) => { s.x[12] = UNMAPPED; s.reservation = UNMAPPED; }, 'rv32imac', true), []);
+});
+
+directed('wfi returns only when no enabled interrupt is pending, even with MIE clear', () => {
+  const wfi = 0x1050_0073;
+  assert.equal(directedCase([wfi, wfi], 2), []);
+  assert.equal(directedCase([wfi, wfi], 2, (s) => { s.mie = 0x8; s.msip = true; }), []);
+  assert.equal(directedCase([wfi, wfi], 2, (s) => { s.mie = 0x800; s.msip = true; }), []);
+  // the timer fires exactly as the wfi retires (cycle 9 -> 10, mtime 0 -> 1)
+  assert.equal(directedCase([wfi, wfi, wfi], 3, (s) => { s.mie = 0x80; s.cycle = 9; s.mtimecmp = 1; }), []);
+  assert.equal(directedCase([wfi, wfi, wfi], 3, (s) => { s.mie = 0x80; s.mstatus = 8; s.cycle = 9; s.mtimecmp = 1; }), []);
+});
+
+directed('a timer interrupt is taken at the first boundary where mtime >= mtimecmp', () => {
+  const nop = 0x0000_0013;
+  for (const cycle of [0, 5, 9, 10, 19]) {
+    assert.equal(directedCase([nop, nop, nop, nop, nop], 5, (s) => { s.mie = 0x80; s.mstatus = 8; s.cycle = cycle; s.mtimecmp = 1; }), [], `cycle ${cycle}`);
+  }
+});
+
+directed('run(budget) counts trap entries and stops exactly at the budget', () => {
+  const p = pair('rv32imac', false);
+  for (const budget of [1, 2, 3, 10, 33]) {
+    const s = randomState(new Rng(budget), 'rv32imac');
+    Object.assign(s, { pc: CODE, priv: 3, mstatus: 0, mie: 0, msip: false, meip: false, mtvec: HANDLER, cycle: 0, instret: 0, mtimecmp: Infinity });
+    put(s, CODE, 4, 0x0010_0073); // ebreak, whose handler is another ebreak: a trap storm
+    put(s, HANDLER, 4, 0x0010_0073);
+    install(p, s);
+    let a = STOP_BUDGET;
+    for (let i = 0; i < budget; i++) a = p.ref.step();
+    const b = p.hart.run(budget);
+    assert.equal(compare(p, a, b), [], `budget ${budget}`);
+    assert.is(p.hart.used, budget);
+  }
+});
+
+directed.run();
 
 // ---- 3. raw words -------------------------------------------------------------
 
@@ -492,9 +612,10 @@ raw.run();
 
 /**
  * Registers with a fixed job in generated programs: x2/x3/x8 point into the
- * data area, x4 counts loop iterations, x31 belongs to the trap handler.
+ * data area, x4 counts loop iterations, x30 points at the interrupt-raising
+ * device, x31 belongs to the trap handler.
  */
-const PINNED = new Set([2, 3, 4, 8, 31]);
+const PINNED = new Set([2, 3, 4, 8, 30, 31]);
 
 class Asm {
   readonly words: Array<[number, number]> = []; // [value, bytes]
@@ -590,13 +711,14 @@ function straight(rng: Rng, a: Asm, allowC: boolean, allowTraps: boolean): void 
     case 15:
       if (allowTraps) {
         // something that traps: handled by skipping 4 bytes
-        a.emit(rng.pick([0x0000_0073, 0x0010_0073, 0x0000_007b, enc.i(1, 3, 2, rd, 0x03), enc.s(2, rs2, 3, 2), enc.i(0x302, 0, 2, rd, 0x73)]));
+        a.emit(rng.pick([0x0000_0073, 0x0010_0073, 0x0000_007b, enc.i(1, 3, 2, rd, 0x03), enc.s(2, rs2, 3, 2), enc.i(0x302, 0, 2, rd, 0x73), 0x1050_0073]));
         return;
       }
       a.emit(enc.i(rng.below(4096), rs1, 0, rd, 0x13));
       return;
     case 16:
-      a.emit(rng.pick([0x0ff0_000f, 0x0000_100f, 0x8330_000f]));
+      if (rng.chance(0.5)) a.emit(rng.pick([0x0ff0_000f, 0x0000_100f, 0x8330_000f]));
+      else a.emit(enc.s(rng.pick([0, 4]), rs2, 30, 2)); // raise or drop MEIP / MSIP
       return;
     case 17: case 18: case 19:
       a.emit(enc.i(rng.below(4096) - 2048, rs1, 0, rd, 0x13));
@@ -625,6 +747,35 @@ function straight(rng: Rng, a: Asm, allowC: boolean, allowTraps: boolean): void 
       a.emit16(rng.pick(forms));
     }
   }
+}
+
+/**
+ * A loop that rewrites one of its own instructions, with a different
+ * immediate each time round, before executing it (with or without fence.i):
+ * decoded-instruction caches must notice.
+ */
+function selfModifyingLoop(rng: Rng, a: Asm, allowC: boolean): void {
+  const regs: number[] = [];
+  while (regs.length < 4) {
+    const r = freeReg(rng);
+    if (r !== 0 && !regs.includes(r)) regs.push(r);
+  }
+  const [ra, rb, rc, rd] = regs as [number, number, number, number];
+  const word = enc.i(rng.below(2048), rd, 0, rd, 0x13); // addi rd, rd, imm
+  a.emit(enc.u((word + 0x800) >>> 12, rb, 0x37)); // lui rb, %hi(word)
+  a.emit(enc.i(word & 0xfff, rb, 0, rb, 0x13)); // addi rb, rb, %lo(word)
+  a.emit(enc.u(0x100, rc, 0x37)); // lui rc, 0x100: rc = 1 << 20, one more in the addi immediate
+  a.emit(enc.i(1 + rng.below(4), 0, 0, 4, 0x13)); // li x4, k
+  if (allowC && a.at % 4 !== 0) a.emit16(0x0001); // c.nop: keep the sw aligned
+  const top = a.at;
+  a.emit(enc.u(0, ra, 0x17)); // auipc ra, 0
+  const fence = rng.chance(0.5);
+  a.emit(enc.s(fence ? 12 : 8, rb, ra, 2)); // sw rb, target(ra)
+  if (fence) a.emit(0x0000_100f); // fence.i
+  a.emit(enc.i(100, rd, 0, rd, 0x13)); // target: addi rd, rd, 100 until rewritten
+  a.emit(enc.r(0, rc, rb, 0, rb)); // add rb, rb, rc
+  a.emit(enc.i(-1, 4, 0, 4, 0x13)); // addi x4, x4, -1
+  a.emit(enc.b(top - a.at, 0, 4, 1)); // bnez x4, top
 }
 
 interface Program {
@@ -666,6 +817,8 @@ function program(rng: Rng, allowC: boolean): Program {
       } else {
         a.emit(enc.b(top - a.at, 0, 4, 1));
       }
+    } else if (rng.chance(0.5)) {
+      selfModifyingLoop(rng, a, allowC);
     } else {
       // jal forward over a few instructions, linking into a free register
       const at = a.words.length;
@@ -679,7 +832,10 @@ function program(rng: Rng, allowC: boolean): Program {
   return { words: a.words, start: CODE };
 }
 
-/** mcause < 0 (interrupt): stop the timer interrupt and return; else skip the 4-byte faulting instruction. */
+/**
+ * An exception skips the 4-byte faulting instruction; an interrupt (mcause <
+ * 0) drops the device lines and the timer enable, then returns.
+ */
 const HANDLER_CODE = [
   enc.i(0x342, 0, 2, 31, 0x73), // csrr x31, mcause
   enc.b(20, 0, 31, 4), // blt x31, x0, +20
@@ -687,6 +843,8 @@ const HANDLER_CODE = [
   enc.i(4, 31, 0, 31, 0x13), // addi x31, x31, 4
   enc.i(0x341, 31, 1, 0, 0x73), // csrw mepc, x31
   0x3020_0073, // mret
+  enc.s(0, 0, 30, 2), // sw x0, 0(x30)
+  enc.s(4, 0, 30, 2), // sw x0, 4(x30)
   enc.i(0x80, 0, 0, 31, 0x13), // li x31, 0x80
   enc.i(0x304, 31, 3, 0, 0x73), // csrc mie, x31
   0x3020_0073, // mret
@@ -706,10 +864,14 @@ function programState(rng: Rng, isa: Isa, prog: Program): State {
   s.x[3] = DATA;
   s.x[8] = DATA + 0x1800;
   s.x[4] = 0;
+  s.x[30] = DEVICE;
   s.msip = s.meip = false;
-  s.mstatus &= ~(3 << 11);
+  s.priv = rng.chance(0.4) ? 0 : 3;
+  s.mstatus &= ~((3 << 11) | (1 << 3));
   if (s.priv === 3) s.mstatus |= 3 << 11; // the handler returns to the mode it came from
-  s.mtimecmp = rng.chance(0.5) ? Infinity : Math.floor(s.cycle / 10) + 5 + rng.below(40);
+  if (rng.chance(0.7)) s.mstatus |= 1 << 3;
+  s.mie = (rng.chance(0.7) ? 0x80 : 0) | (rng.chance(0.7) ? 0x808 : 0);
+  s.mtimecmp = rng.chance(0.3) ? Infinity : Math.floor(s.cycle / 10) + 5 + rng.below(40);
   s.mcountinhibit = rng.chance(0.2) ? rng.below(8) : 0;
   return s;
 }
@@ -719,6 +881,7 @@ const streams = suite('differential: random programs');
 streams('random programs run in lock step, instruction by instruction', () => {
   const rng = new Rng(SEED ^ 0x1234_5678);
   const fails = new Failures();
+  const seen = { exceptions: 0, interrupts: 0, wfi: 0, userSteps: 0, compressed: 0 };
   let total = 0;
   for (let n = 0; n < 40; n++) {
     const isa: Isa = rng.chance(0.75) ? 'rv32imac' : 'rv32ima';
@@ -728,7 +891,11 @@ streams('random programs run in lock step, instruction by instruction', () => {
     install(p, s);
     total++;
     for (let step = 0; step < 600; step++) {
+      if (p.ref.priv === 0) seen.userSteps++;
+      if ((p.rs.bus.load(p.ref.pc, 2) & 3) !== 3) seen.compressed++;
       const a = p.ref.step();
+      if (a === STOP_WFI) seen.wfi++;
+      if (p.ref.pc === HANDLER) seen[(p.ref.mcause | 0) < 0 ? 'interrupts' : 'exceptions']++;
       let b: number;
       try {
         b = p.hart.run(1);
@@ -745,6 +912,9 @@ streams('random programs run in lock step, instruction by instruction', () => {
     }
   }
   assert.ok(fails.count === 0, fails.report(SEED ^ 0x1234_5678, total));
+  // The generator must keep reaching the interesting paths, or this test proves little.
+  for (const [what, n] of Object.entries(seen)) assert.ok(n >= 10, `only ${n} ${what} in the generated programs`);
+  if (globalThis.process?.env.RVISOR_DIFF_STATS) console.log(seen);
 });
 
 streams('run(budget) stops after exactly the budget, like that many reference steps', () => {
@@ -769,9 +939,66 @@ streams('run(budget) stops after exactly the budget, like that many reference st
     const b = p.hart.run(budget);
     const diffs = compare(p, a, b);
     if (p.hart.used !== steps) diffs.push(`used: reference steps ${steps} vs hart.used ${p.hart.used}`);
+    if (p.hart.retired !== p.ref.instret - s.instret) diffs.push(`retired: reference ${p.ref.instret - s.instret} vs hart ${p.hart.retired}`);
     if (diffs.length) fails.add(`program ${n} (${isa})`, `budget ${budget}; start ${describe(s, isa, false)}`, diffs);
   }
   assert.ok(fails.count === 0, fails.report(SEED ^ 0x0bad_cafe, total));
+});
+
+streams('app profile: hypercalls and faults stop both harts at the same instruction with the same counts', () => {
+  const rng = new Rng(SEED ^ 0x0a99_0a99);
+  const fails = new Failures();
+  let total = 0;
+  let ecalls = 0;
+  for (let n = 0; n < 30; n++) {
+    const isa: Isa = rng.chance(0.75) ? 'rv32imac' : 'rv32ima';
+    const p = pair(isa, true);
+    const prog = program(rng, isa === 'rv32imac');
+    // SYSTEM instructions (M-mode CSRs, ebreak, wfi: faults in U-mode) become
+    // hypercalls, so programs run on past them.
+    for (const w of prog.words) if (w[1] === 4 && ((w[0] & 0x7f) === 0x73 || w[0] === 0x0000_007b)) w[0] = 0x0000_0073;
+    const s = programState(rng, isa, prog);
+    s.priv = 0;
+    s.mstatus &= ~(3 << 11);
+    install(p, s);
+    total++;
+    for (let remaining = 3000; remaining > 0; ) {
+      const budget = 1 + rng.below(300);
+      let steps = 0;
+      let a = STOP_BUDGET;
+      while (steps < budget) {
+        a = p.ref.step();
+        steps++;
+        if (a !== STOP_BUDGET) break;
+      }
+      const instret0 = p.hart.instret;
+      const b = p.hart.run(budget);
+      const diffs = compare(p, a, b);
+      // A fault stop consumes nothing (nothing retired, no trap entered); a
+      // hypercall stop retired the ecall, so it is one unit like any instruction.
+      const units = a === STOP_FAULT ? steps - 1 : steps;
+      if (p.hart.used !== units) diffs.push(`used: reference ${units} (${steps} steps, stop ${a}) vs hart.used ${p.hart.used}`);
+      if (p.hart.retired !== p.hart.instret - instret0) diffs.push(`retired: ${p.hart.retired} but instret moved by ${p.hart.instret - instret0}`);
+      if (diffs.length) {
+        fails.add(`program ${n} (${isa}) stop ${a}`, `budget ${budget} after ${3000 - remaining} steps; start ${describe(s, isa, true)}`, diffs);
+        break;
+      }
+      if (a === STOP_FAULT) break;
+      if (a === STOP_ECALL) {
+        // What the VM does for a hypercall: a result in a0, pc past the ecall.
+        ecalls++;
+        const result = rng.value();
+        for (const h of [p.ref, p.hart]) {
+          h.x[10] = result;
+          h.pc = (h.pc + 4) >>> 0;
+        }
+      }
+      remaining -= steps;
+    }
+  }
+  assert.ok(fails.count === 0, fails.report(SEED ^ 0x0a99_0a99, total));
+  assert.ok(ecalls >= 20, `only ${ecalls} hypercalls in the generated programs`);
+  if (globalThis.process?.env.RVISOR_DIFF_STATS) console.log({ ecalls });
 });
 
 streams.run();

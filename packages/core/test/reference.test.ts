@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bus } from '../src/memory/bus.ts';
@@ -66,6 +66,61 @@ function mulDiv(f3: number, a: number, b: number): number {
   assert.is(hart.step(), REF_STOP_BUDGET);
   return hart.x[3]!;
 }
+
+const base = suite('reference: base integer corner cases');
+
+base('SLTIU sign-extends its immediate before comparing unsigned', () => {
+  const { hart } = machine([I(-1, 1, 3, 2, 0x13), I(-1, 3, 3, 4, 0x13)]);
+  hart.x[1] = 5;
+  hart.x[3] = -1;
+  hart.step();
+  hart.step();
+  assert.equal([hart.x[2], hart.x[4]], [1, 0]); // 5 < 0xffffffff; 0xffffffff < 0xffffffff is false
+});
+
+base('register shifts use only the low 5 bits of rs2; SRA keeps the sign', () => {
+  const { hart } = machine([R(0x20, 2, 1, 5, 3, 0x33), R(0, 2, 1, 5, 4, 0x33), R(0, 2, 1, 1, 5, 0x33)]);
+  hart.x[1] = INT_MIN;
+  hart.x[2] = 33; // shifts by 1
+  for (let i = 0; i < 3; i++) hart.step();
+  assert.equal([hart.x[3], hart.x[4], hart.x[5]], [-0x4000_0000, 0x4000_0000, 0]);
+});
+
+base('BLT compares signed and BLTU unsigned', () => {
+  const blt = (f3: number) => {
+    const { hart } = machine([((4 << 8) | (2 << 20) | (1 << 15) | (f3 << 12) | 0x63) >>> 0]); // +8
+    hart.x[1] = -1;
+    hart.x[2] = 1;
+    hart.step();
+    return hart.pc - CODE;
+  };
+  assert.equal([blt(4), blt(6)], [8, 4]);
+});
+
+base('JALR with rd = rs1 jumps to the old value and clears bit 0 of the target', () => {
+  const { hart } = machine([I(3, 1, 0, 1, 0x67)]);
+  hart.x[1] = CODE + 0x20;
+  hart.step();
+  assert.equal([hart.pc, hart.x[1]! >>> 0], [CODE + 0x22, CODE + 4]);
+});
+
+base('LUI and AUIPC place the immediate in the upper 20 bits', () => {
+  const { hart } = machine([0xfffff0b7, 0x00001117]); // lui x1, 0xfffff ; auipc x2, 1
+  hart.step();
+  hart.step();
+  assert.equal([hart.x[1], hart.x[2]! >>> 0], [-4096, CODE + 4 + 4096]);
+});
+
+base('c.srai shifts arithmetically, c.srli logically', () => {
+  const { hart } = machine([[0x8405], [0x8085]]); // c.srai x8, 1 ; c.srli x9, 1
+  hart.x[8] = INT_MIN;
+  hart.x[9] = INT_MIN;
+  hart.step();
+  hart.step();
+  assert.equal([hart.x[8], hart.x[9]], [-0x4000_0000, 0x4000_0000]);
+});
+
+base.run();
 
 const mext = suite('reference: M extension');
 
@@ -341,6 +396,42 @@ traps('a timer interrupt is taken before the next instruction when enabled', () 
   assert.is(hart.instret, 1);
 });
 
+traps('exceptions go to the vector base even in vectored mode', () => {
+  const { hart } = machine([0x0000_0073]);
+  hart.mtvec = HANDLER | 1;
+  hart.step();
+  assert.equal([hart.pc, hart.mcause], [HANDLER, 11]);
+});
+
+traps('interrupts: MEI before MSI before MTI, and U-mode takes them even with MIE clear', () => {
+  const { hart } = machine([I(0, 0, 0, 0, 0x13)]);
+  hart.priv = 0;
+  hart.mie = 0x888;
+  hart.mtimecmp = 0;
+  hart.setPending(3, true);
+  hart.setPending(11, true);
+  hart.step();
+  assert.equal([hart.mcause >>> 0, hart.priv, hart.mepc], [0x8000_000b, 3, CODE]);
+  hart.setPending(11, false);
+  hart.mstatus |= 1 << 3;
+  hart.step();
+  assert.is(hart.mcause >>> 0, 0x8000_0003);
+  hart.setPending(3, false);
+  hart.mstatus |= 1 << 3;
+  hart.step();
+  assert.is(hart.mcause >>> 0, 0x8000_0007);
+});
+
+traps('mret to U clears MPRV; mret to M keeps it', () => {
+  for (const [mpp, mprv] of [[0, 0], [3, 1 << 17]] as const) {
+    const { hart } = machine([0x3020_0073]);
+    hart.mstatus = (mpp << 11) | (1 << 17);
+    hart.mepc = CODE + 0x40;
+    hart.step();
+    assert.equal([hart.priv, hart.mstatus & (1 << 17), hart.pc], [mpp, mprv, CODE + 0x40]);
+  }
+});
+
 traps('wfi stops the run only when no enabled interrupt is pending', () => {
   let { hart } = machine([0x1050_0073]);
   assert.is(hart.step(), REF_STOP_WFI);
@@ -501,3 +592,131 @@ function normalise(s: string): string {
 }
 
 rvc.run();
+
+const oracle = suite('reference: whole programs against qemu-riscv32');
+
+/** A freestanding guest that hashes the results of M, A, C and base-ISA corner cases and prints the hash. */
+const GUEST_C = `/* Exercises RV32IMAC semantics and prints a hash: compared against qemu-riscv32. */
+typedef unsigned int u32;
+static u32 h = 2166136261u;
+static void mix(u32 v) { h = (h ^ v) * 16777619u; }
+#define OP(name, a, b) ({ u32 r_; __asm__ volatile(name " %0, %1, %2" : "=r"(r_) : "r"(a), "r"(b)); r_; })
+static volatile u32 words[16];
+static volatile short halves[16];
+static volatile signed char bytes[16];
+static long sys(long n, long a, long b, long c) {
+  register long a0 __asm__("a0") = a, a1 __asm__("a1") = b, a2 __asm__("a2") = c, a7 __asm__("a7") = n;
+  __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a2), "r"(a7) : "memory");
+  return a0;
+}
+static const u32 edge[] = {0, 1, 2, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 31, 32, 33, 0x8000, 0xffff8000};
+void _start(void) {
+  u32 x = 12345;
+  for (int i = 0; i < 1000; i++) {
+    x = x * 1103515245u + 12345u;
+    u32 a = (i & 3) == 0 ? edge[(x >> 8) % 12] : x;
+    u32 b = (i & 5) == 0 ? edge[(x >> 16) % 12] : (x >> (i & 15)) ^ (i * 2654435761u);
+    mix(OP("mul", a, b)); mix(OP("mulh", a, b)); mix(OP("mulhsu", a, b)); mix(OP("mulhu", a, b));
+    mix(OP("div", a, b)); mix(OP("divu", a, b)); mix(OP("rem", a, b)); mix(OP("remu", a, b));
+    mix(OP("sll", a, b)); mix(OP("srl", a, b)); mix(OP("sra", a, b));
+    mix(OP("slt", a, b)); mix(OP("sltu", a, b)); mix(OP("sub", a, b));
+    u32 k = i & 15;
+    words[k] = a; halves[k] = (short)b; bytes[k] = (signed char)a;
+    mix(words[(k + 3) & 15]); mix((u32)(int)halves[(k + 5) & 15]); mix((u32)(int)bytes[(k + 7) & 15]);
+    mix(((volatile unsigned short *)halves)[k]); mix(((volatile unsigned char *)bytes)[k]);
+    mix(__atomic_fetch_add(&words[k], b, __ATOMIC_SEQ_CST));
+    mix(__atomic_fetch_xor(&words[(k + 1) & 15], a, __ATOMIC_SEQ_CST));
+    mix(__atomic_fetch_and(&words[(k + 2) & 15], b | 1, __ATOMIC_SEQ_CST));
+    mix(__atomic_fetch_or(&words[(k + 3) & 15], a & 0xf0f0, __ATOMIC_SEQ_CST));
+    mix(__atomic_exchange_n(&words[(k + 4) & 15], a ^ b, __ATOMIC_SEQ_CST));
+    u32 expected = words[(k + 5) & 15];
+    mix(__atomic_compare_exchange_n(&words[(k + 5) & 15], &expected, b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    int sa = (int)a, sb = (int)b;
+    mix(sa < sb ? (u32)sa >> (b & 31) : (u32)(sa >> (a & 31)));
+    if ((int)b < 0) mix(b + 7); else mix(a - 3);
+  }
+  /* signed/unsigned min/max through AMOs */
+  for (int i = 0; i < 12; i++) for (int j = 0; j < 12; j++) {
+    u32 r;
+    words[0] = edge[i];
+    __asm__ volatile("amomin.w %0, %1, (%2)" : "=r"(r) : "r"(edge[j]), "r"(&words[0]) : "memory"); mix(r); mix(words[0]);
+    words[0] = edge[i];
+    __asm__ volatile("amomaxu.w %0, %1, (%2)" : "=r"(r) : "r"(edge[j]), "r"(&words[0]) : "memory"); mix(r); mix(words[0]);
+    words[0] = edge[i];
+    __asm__ volatile("amomax.w %0, %1, (%2)" : "=r"(r) : "r"(edge[j]), "r"(&words[0]) : "memory"); mix(r); mix(words[0]);
+    words[0] = edge[i];
+    __asm__ volatile("amominu.w %0, %1, (%2)" : "=r"(r) : "r"(edge[j]), "r"(&words[0]) : "memory"); mix(r); mix(words[0]);
+  }
+  char out[9];
+  for (int i = 0; i < 8; i++) out[i] = "0123456789abcdef"[(h >> (28 - 4 * i)) & 15];
+  out[8] = '\\n';
+  sys(64, 1, (long)out, 9);
+  sys(93, 0, 0, 0);
+  for (;;) {}
+}
+`;
+
+/** Load an ELF32 executable's PT_LOAD segments into `bus`; returns the entry point. */
+function loadElf(bus: Bus, elf: Uint8Array): number {
+  const v = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+  const phoff = v.getUint32(0x1c, true);
+  const phentsize = v.getUint16(0x2a, true);
+  for (let i = 0, n = v.getUint16(0x2c, true); i < n; i++) {
+    const ph = phoff + i * phentsize;
+    if (v.getUint32(ph, true) !== 1) continue;
+    const offset = v.getUint32(ph + 4, true);
+    const vaddr = v.getUint32(ph + 8, true);
+    const filesz = v.getUint32(ph + 16, true);
+    const memsz = v.getUint32(ph + 20, true);
+    bus.fillRam(vaddr, memsz);
+    bus.writeRam(vaddr, elf.subarray(offset, offset + filesz));
+  }
+  return v.getUint32(0x18, true);
+}
+
+/** Run an app-profile program on the reference, serving write (64) and exit (93). */
+function runOnReference(elf: Uint8Array, isa: 'rv32imac' | 'rv32ima'): { stdout: string; code: number } {
+  const bus = new Bus(new Uint8Array(1 << 20), 0);
+  const hart = new ReferenceHart(bus, { isa, hostTraps: true });
+  hart.reset(loadElf(bus, elf), 0);
+  hart.x[2] = (1 << 20) - 64;
+  let stdout = '';
+  for (let steps = 0; steps < 5_000_000; steps++) {
+    const stop = hart.step();
+    if (stop === REF_STOP_BUDGET) continue;
+    if (stop !== REF_STOP_ECALL) throw new Error(`stopped with ${stop}: cause ${hart.faultCause} at 0x${hart.faultPc.toString(16)}`);
+    const [a0, a1, a2, a7] = [hart.x[10]!, hart.x[11]!, hart.x[12]!, hart.x[17]!];
+    if (a7 === 93) return { stdout, code: a0 };
+    if (a7 !== 64 || a0 !== 1) throw new Error(`unexpected syscall ${a7}`);
+    for (let i = 0; i < a2; i++) stdout += String.fromCharCode(bus.load(a1 + i, 1));
+    hart.x[10] = a2;
+    hart.pc += 4;
+  }
+  throw new Error('program did not exit');
+}
+
+for (const isa of ['rv32imac', 'rv32ima'] as const) {
+  oracle(`${isa}: the reference prints what qemu-riscv32 prints`, () => {
+    const gcc = 'riscv64-unknown-elf-gcc';
+    const qemu = 'qemu-riscv32';
+    if (spawnSync(gcc, ['--version']).status !== 0 || spawnSync(qemu, ['--version']).status !== 0) {
+      console.warn(`  (skipped: ${gcc} or ${qemu} not installed)`);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'refq-'));
+    try {
+      writeFileSync(join(dir, 'p.c'), GUEST_C);
+      const cc = spawnSync(gcc, [`-march=${isa}`, '-mabi=ilp32', '-O2', '-nostdlib', '-ffreestanding', '-static', '-Wl,--no-relax', '-o', join(dir, 'p.elf'), join(dir, 'p.c')], { encoding: 'utf8' });
+      assert.is(cc.status, 0, cc.stderr);
+      const q = spawnSync(qemu, [join(dir, 'p.elf')], { encoding: 'utf8' });
+      assert.is(q.status, 0, `qemu: ${q.stderr}`);
+      assert.match(q.stdout, /^[0-9a-f]{8}\n$/);
+      const r = runOnReference(new Uint8Array(readFileSync(join(dir, 'p.elf'))), isa);
+      assert.equal(r, { stdout: q.stdout, code: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+oracle.run();

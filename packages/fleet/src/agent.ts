@@ -593,3 +593,5 @@ const HANDLERS: { [K in CommandKind]: Handler<K> } = {
   'chunk-put': async (agent, a) => agent.putChunk(a),
   'chunk-get': async (agent, a) => agent.getChunk(a),
 };
+
+export type { DeploySpec, GatewayHost, HostEvent } from './host.ts';

@@ -30,10 +30,14 @@ export interface ControllerOptions {
   chunkSize?: number;
   /** How often desired workloads are checkpointed (snapshot kept here for failover); 0 = never (default). */
   checkpointIntervalMs?: number;
+  /** Reconcile periodically as well as on births, losses and setDesired (0 = off, default). */
+  reconcileIntervalMs?: number;
   /** Least time between two rebirth requests to one gateway (default 1 s). */
   rebirthHoldoffMs?: number;
   /** Restart workloads of a gateway whose last will arrives (default true). */
   failover?: boolean;
+  /** Destroy partitions of workloads this controller placed once they leave the desired state (default false). */
+  prune?: boolean;
   clock?: Clock;
 }
 
@@ -115,11 +119,14 @@ export class Controller {
   readonly #desired = new Map<string, Workload>();
   /** Where the controller put each desired workload. */
   readonly placement = new Map<string, string>();
+  /** Workloads this controller has placed or adopted: the only ones `prune` may remove. */
+  readonly #managed = new Set<string>();
   /** Workloads in the middle of a migration: reconcile leaves them alone. */
   readonly #moving = new Set<string>();
   #counter = 0;
   #reconciling: Promise<unknown> = Promise.resolve();
   #checkpointTimer: unknown;
+  #reconcileTimer: unknown;
   #running = false;
 
   constructor(options: ControllerOptions) {
@@ -141,12 +148,24 @@ export class Controller {
     t.onMessage((m) => this.#onMessage(m));
     await t.subscribe([filters.states(this.fleet), filters.telemetry(this.fleet), filters.replies(this.fleet, this.id)]);
     this.#scheduleCheckpoints();
+    this.#scheduleReconcile();
+  }
+
+  #scheduleReconcile(): void {
+    const every = this.#opts.reconcileIntervalMs ?? 0;
+    if (every <= 0 || !this.#running) return;
+    this.#reconcileTimer = this.clock.setTimeout(() => {
+      const next = (): void => this.#scheduleReconcile();
+      if (this.#desired.size === 0) return next();
+      this.reconcile().then(next, next);
+    }, every);
   }
 
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     this.clock.clearTimeout(this.#checkpointTimer);
+    this.clock.clearTimeout(this.#reconcileTimer);
     for (const [id, p] of this.#pending) {
       this.clock.clearTimeout(p.timer);
       p.reject(fleetError(FLEET_TIMEOUT, `command ${id} abandoned: controller stopped`));
@@ -476,8 +495,13 @@ export class Controller {
         if (hosts.length > 0) {
           const keep = hosts.find((g) => g.gw === this.placement.get(w.name)) ?? hosts[0]!;
           this.placement.set(w.name, keep.gw);
+          this.#managed.add(w.name);
           // Fencing: a copy elsewhere (a gateway that came back after failover) goes.
-          for (const g of hosts) if (g !== keep) await this.send(g.gw, 'destroy', { name: w.name }).catch((e) => fail(e, `fence ${w.name} on ${g.gw}`));
+          for (const g of hosts) {
+            if (g === keep) continue;
+            // NOT_FOUND: the view was stale (e.g. the source of a finished migration).
+            await this.send(g.gw, 'destroy', { name: w.name }).catch((e) => { if ((e as FleetError).code !== 'FLEET_NOT_FOUND') fail(e, `fence ${w.name} on ${g.gw}`); });
+          }
           const state = keep.partitions.find((p) => p.name === w.name)!.state;
           if (state === 'created' || state === 'stopped') await this.send(keep.gw, 'start', { name: w.name });
           else if (state === 'paused') await this.send(keep.gw, 'resume', { name: w.name });
@@ -486,6 +510,20 @@ export class Controller {
         await this.#place(w);
       } catch (err) {
         fail(err, `reconcile ${w.name}`);
+      }
+    }
+    if (this.#opts.prune) {
+      for (const g of this.gateways()) {
+        if (!g.online) continue;
+        for (const p of g.partitions) {
+          if (!this.#managed.has(p.name) || this.#desired.has(p.name) || this.#moving.has(p.name)) continue;
+          try {
+            await this.send(g.gw, 'destroy', { name: p.name });
+            this.#managed.delete(p.name);
+          } catch (err) {
+            fail(err, `prune ${p.name} on ${g.gw}`);
+          }
+        }
       }
     }
     return errors;
@@ -516,6 +554,7 @@ export class Controller {
       });
     }
     this.placement.set(w.name, target.gw);
+    this.#managed.add(w.name);
     // Count the placement now, so the next workload in this run sees less room.
     target.partitions = [...target.partitions, { name: w.name, state: 'running', ramSize: w.ramSize, instructions: 0, image: '' }];
     target.capabilities = { ...target.capabilities!, poolFreeBytes: target.capabilities!.poolFreeBytes - w.ramSize };

@@ -11,6 +11,8 @@ export interface TestBroker {
   /** MQTT versions the broker speaks. */
   versions: (4 | 5)[];
   close(): Promise<void>;
+  /** Mosquitto only: stop it (SIGTERM, which saves the persistence file) and start it again on the same port and store. */
+  restart?(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -33,7 +35,7 @@ function canConnect(port: number): Promise<boolean> {
  * A private Mosquitto on a free loopback port with persistence in a temp dir.
  * Missing mosquitto is an error, not a skip: the suite promises to run against a real broker.
  */
-export async function startMosquitto(): Promise<TestBroker> {
+export async function startMosquitto(options: { extraConfig?: string[]; files?: Record<string, string> } = {}): Promise<TestBroker> {
   const which = spawnSync('sh', ['-c', 'command -v mosquitto || ls /usr/sbin/mosquitto'], { encoding: 'utf8' });
   const bin = which.stdout.trim().split('\n')[0];
   if (which.status !== 0 || !bin) {
@@ -41,32 +43,48 @@ export async function startMosquitto(): Promise<TestBroker> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'rvisor-mosq-'));
   const port = await freePort();
+  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text.replaceAll('${DIR}', dir));
+  const allowAnonymous = (options.extraConfig ?? []).some((l) => l.startsWith('allow_anonymous')) ? [] : ['allow_anonymous true'];
   writeFileSync(join(dir, 'm.conf'), [
-    `listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'user root', 'persistence true', `persistence_location ${dir}/`, 'log_dest none', '',
+    `listener ${port} 127.0.0.1`, ...allowAnonymous, 'set_tcp_nodelay true', 'user root', 'persistence true', `persistence_location ${dir}/`, 'log_dest none',
+    ...(options.extraConfig ?? []).map((l) => l.replaceAll('${DIR}', dir)), '',
   ].join('\n'));
-  const child: ChildProcess = spawn(bin, ['-c', join(dir, 'm.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let child!: ChildProcess;
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const kill = (): void => { child.kill('SIGKILL'); };
-  process.on('exit', kill);
-  const t0 = Date.now();
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || Date.now() - t0 > 5000) {
-      kill();
-      throw new Error(`mosquitto did not start on port ${port}: ${stderr.trim() || `exit ${child.exitCode}`}`);
+  const kill = (): void => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const launch = async (): Promise<void> => {
+    child = spawn(bin, ['-c', join(dir, 'm.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const t0 = Date.now();
+    while (!(await canConnect(port))) {
+      if (child.exitCode !== null || Date.now() - t0 > 5000) {
+        kill();
+        throw new Error(`mosquitto did not start on port ${port}: ${stderr.trim() || `exit ${child.exitCode}`}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  };
+  const terminate = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await done;
+  };
+  process.on('exit', kill);
+  await launch();
   return {
     kind: 'mosquitto', url: `mqtt://127.0.0.1:${port}`, versions: [4, 5],
     close: async () => {
       process.off('exit', kill);
-      if (child.exitCode === null) {
-        const done = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await done;
-      }
+      await terminate();
       rmSync(dir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await terminate();
+      await launch();
     },
   };
 }

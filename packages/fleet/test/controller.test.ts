@@ -178,6 +178,26 @@ for (const broker of brokers) {
       assert.is((err as FleetError).code, 'FLEET_OFFLINE');
     }
   });
+
+  cmds('console output of a watched gateway arrives as console events', async () => {
+    const { host } = await f.addAgent('gw-a', { console: { flushMs: 10 } });
+    await f.ctl.watchConsoles('gw-a');
+    const ev = f.ctl.waitFor((e) => e.type === 'console', 2000);
+    host.emit({ type: 'console', name: 'p0', data: new TextEncoder().encode('boot ok\n') });
+    const e = await ev as Extract<ControllerEvent, { type: 'console' }>;
+    assert.equal([e.gw, e.partition, new TextDecoder().decode(e.data), e.dropped], ['gw-a', 'p0', 'boot ok\n', 0]);
+  });
+
+  if (broker.versions.includes(5)) {
+    cmds('controller and agent on MQTT 5 work the same (properties in addition to payload fields)', async () => {
+      await f.ctl.stop();
+      f.ctl = new Controller({ fleet: f.fleet, url: broker.url, protocolVersion: 5 });
+      await f.ctl.start();
+      await f.addAgent('gw-5', { protocolVersion: 5 });
+      const r = await f.ctl.send('gw-5', 'deploy', { name: 'p0', image: IMAGE, profile: 'app', isa: 'rv32imac', ramSize: 4096, start: true });
+      assert.is(r.partition.state, 'running');
+    });
+  }
   cmds.run();
 
   // -------------------------------------------------------------------------
@@ -214,6 +234,16 @@ for (const broker of brokers) {
     }
     assert.is(a.host.parts.get('w')!.state, 'running');
     assert.not.ok(b.host.parts.has('w'));
+  });
+
+  mig('an image larger than one payload is uploaded in chunks and deployed from the transfer', async () => {
+    const a = await f.addAgent('gw-a');
+    const image = new Uint8Array(150 * 1024).map((_, i) => (i * 31) & 0xff);
+    await f.ctl.setDesired([{ name: 'big', image, ramSize: 256 * 1024 }]);
+    const p = a.host.parts.get('big')!;
+    assert.is(p.state, 'running');
+    assert.equal(p.image, image);
+    assert.is(a.host.calls.deploy, 1);
   });
   mig.run();
 
@@ -252,6 +282,14 @@ for (const broker of brokers) {
     assert.is(w.state, 'running');
     assert.is(w.instructions, 777);
     assert.ok(f.events.some((x) => x.type === 'failover' && x.workload === 'w'));
+
+    // The dead gateway comes back with its stale copy: the copy is fenced off.
+    const back = new Agent({ fleet: f.fleet, gw: 'gw-a', host: a.host, url: broker.url, telemetryIntervalMs: 0 });
+    f.agents.set('gw-a2', { agent: back, host: a.host });
+    await back.start();
+    await until(() => !a.host.parts.has('w'), 3000, 'stale copy destroyed');
+    assert.is(b.host.parts.get('w')!.state, 'running');
+    assert.is(f.ctl.placement.get('w'), 'gw-b');
   });
 
   rec('checkpoints are taken every checkpointIntervalMs for placed workloads', async () => {
@@ -265,6 +303,33 @@ for (const broker of brokers) {
     await until(() => f.events.filter((e) => e.type === 'checkpoint').length >= 2, 2000, 'two checkpoints');
     assert.is(f.ctl.checkpoints.get('w')!.gw, 'gw-a');
     assert.is(a.host.parts.get('w')!.state, 'running', 'a checkpoint pauses only around the snapshot');
+  });
+
+  rec('with prune, a workload removed from the desired state is destroyed; unmanaged partitions stay', async () => {
+    await f.ctl.stop();
+    f.ctl = new Controller({ fleet: f.fleet, url: broker.url, prune: true });
+    await f.ctl.start();
+    const a = await f.addAgent('gw-a');
+    await f.ctl.send('gw-a', 'deploy', { name: 'manual', image: IMAGE, profile: 'app', isa: 'rv32imac', ramSize: 4096, start: true });
+    await f.ctl.setDesired([{ name: 'w', image: IMAGE, ramSize: 4096 }]);
+    assert.ok(a.host.parts.has('w'));
+    await until(() => f.ctl.gateway('gw-a')!.partitions.some((p) => p.name === 'w' && p.state === 'running'), 2000, 'reported');
+    await f.ctl.setDesired([]);
+    assert.not.ok(a.host.parts.has('w'));
+    assert.ok(a.host.parts.has('manual'));
+  });
+
+  rec('with reconcileIntervalMs a placement that failed is retried', async () => {
+    await f.ctl.stop();
+    f.ctl = new Controller({ fleet: f.fleet, url: broker.url, reconcileIntervalMs: 100 });
+    f.ctl.on((e) => f.events.push(e));
+    await f.ctl.start();
+    const a = await f.addAgent('gw-a');
+    a.host.failNext('deploy');
+    await f.ctl.setDesired([{ name: 'w', image: IMAGE, ramSize: 4096 }]);
+    assert.not.ok(a.host.parts.has('w'));
+    assert.ok(f.events.some((e) => e.type === 'error' && (e.error as FleetError).code === 'FAKE_REFUSED'));
+    await until(() => a.host.parts.get('w')?.state === 'running', 2000, 'retried placement');
   });
   rec.run();
 }

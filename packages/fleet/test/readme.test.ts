@@ -1,4 +1,7 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FakeHost } from './_fake-host.ts';
@@ -13,7 +16,8 @@ readme('the first code block runs with a host and an image supplied', async () =
     .replace("'@rvisor/fleet/broker'", `'${new URL('../src/broker.ts', import.meta.url).pathname}'`)
     .replace("'@rvisor/fleet'", `'${new URL('../src/index.ts', import.meta.url).pathname}'`)
     .replace(/console\.log\(/g, 'out.push(');
-  const file = new URL(`./.readme-${process.pid}.ts`, import.meta.url);
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-readme-'));
+  const file = pathToFileURL(join(dir, 'quickstart.mts'));
   const g = globalThis as Record<string, unknown>;
   const host = new FakeHost();
   g.myGatewayHost = host;
@@ -25,7 +29,7 @@ readme('the first code block runs with a host and an image supplied', async () =
   try {
     await import(file.href);
   } finally {
-    rmSync(file, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
   assert.is(host.parts.get('blink')?.state, 'running');
   const views = printed[0] as { gw: string; online: boolean }[];

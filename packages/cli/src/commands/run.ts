@@ -5,6 +5,7 @@
  * stdout back-pressure is respected and Ctrl-C is noticed.
  */
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { RvisorError } from '@rvisor/core/errors';
 import type { VirtualMachine } from '@rvisor/core/vm';
@@ -36,9 +37,9 @@ Options:
                           the guest's console (stdout and stderr) then goes to stderr
   -h, --help              show this help
 
-Standard input (unless it is a terminal): app profile, read to its end before the guest
-starts and served to the guest's read(0, ...), end-of-file after it; machine profile,
-forwarded to the UART receiver as it arrives.
+Standard input: app profile, read to its end before the guest starts (unless it is a
+terminal) and served to the guest's read(0, ...), end-of-file after it; machine profile,
+forwarded to the UART receiver as it arrives (a terminal line by line).
 
 Time is virtual (1 instruction = 1 cycle at a nominal 100 MHz): a guest that sleeps or
 waits for a timer continues at once, so every run is deterministic.
@@ -143,7 +144,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     },
   });
 
-  const input = profile === 'machine' ? forwardToUart(vm) : undefined;
+  const input = vm.profile === 'machine' ? forwardToUart(vm) : undefined;
   let summary: RunSummary;
   try {
     output.vm = vm;
@@ -258,8 +259,12 @@ interface MachineInput {
   close(): void;
 }
 
-function forwardToUart(vm: VirtualMachine): MachineInput | undefined {
-  if (process.stdin.isTTY) return undefined;
+/**
+ * A terminal is forwarded too, line by line as the terminal delivers it
+ * (cooked mode: Ctrl-C stays a signal, Ctrl-D ends the input), so a
+ * firmware console is usable interactively.
+ */
+function forwardToUart(vm: VirtualMachine): MachineInput {
   const input: MachineInput = {
     ended: false,
     waiting: undefined,
@@ -365,7 +370,7 @@ async function loadVm(): Promise<typeof import('@rvisor/core/vm')> {
 
 /** All of standard input when it is a pipe or a file; a terminal is never read. */
 async function readStdin(): Promise<Uint8Array | undefined> {
-  if (process.stdin.isTTY) return undefined;
+  if (isatty(0)) return undefined;
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

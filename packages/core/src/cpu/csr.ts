@@ -219,12 +219,13 @@ export function csrWrite(h: Hart, n: number, v: number, fromInsn: boolean): bool
     case CSR_MSCRATCH: h.mscratch = v; return false;
     case CSR_MCOUNTEREN: h.mcounteren = v; return false;
     case CSR_MCOUNTINHIBIT: {
-      // Freeze or thaw the counters at their current guest-visible values.
+      // Freeze or thaw at the current guest-visible values. The writer's own
+      // increment is governed by the new setting (Spike bumps after the write).
       const cyLo = counterHalf(h, CYCLE, false), cyHi = counterHalf(h, CYCLE, true);
       const irLo = counterHalf(h, INSTRET, false), irHi = counterHalf(h, INSTRET, true);
       h.mcountinhibit = v & MCOUNTINHIBIT_WRITABLE;
-      counterSet(h, CYCLE, cyHi, cyLo, bump);
-      counterSet(h, INSTRET, irHi, irLo, bump);
+      counterSet(h, CYCLE, cyHi, cyLo, 0);
+      counterSet(h, INSTRET, irHi, irLo, 0);
       return false;
     }
     case CSR_MCYCLE: counterSet(h, CYCLE, counterHalf(h, CYCLE, true), v, bump); return false;

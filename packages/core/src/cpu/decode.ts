@@ -8,7 +8,7 @@
  *   bits 8..13  rd (the decoder emits 0..31; the hart may remap x0 to a sink)
  *   bits 14..18 rs1 (or the 5-bit uimm of csrr*i)
  *   bits 19..23 rs2
- *   bit  24     set for a compressed (2-byte) instruction
+ *   bits 24..26 instruction length in bytes (2 or 4), so next pc = pc + (packed >>> 24)
  * The immediate travels separately: sign-extended offsets/constants, the CSR
  * number for Zicsr, the shift amount for immediate shifts, and the raw
  * instruction bits for OP_ILLEGAL (the hart reports them as mtval).
@@ -27,8 +27,10 @@ import {
 export const PACK_RD_SHIFT = 8;
 export const PACK_RS1_SHIFT = 14;
 export const PACK_RS2_SHIFT = 19;
-/** Bit set in the packed form of a 2-byte instruction. */
-export const PACK_COMPRESSED = 1 << 24;
+/** Shift of the instruction length (2 or 4) in the packed form. */
+export const PACK_LEN_SHIFT = 24;
+const LEN4 = 4 << PACK_LEN_SHIFT;
+const LEN2 = 2 << PACK_LEN_SHIFT;
 
 function pack(op: number, rd: number, rs1: number, rs2: number): number {
   return op | (rd << PACK_RD_SHIFT) | (rs1 << PACK_RS1_SHIFT) | (rs2 << PACK_RS2_SHIFT);
@@ -45,15 +47,16 @@ export function decodeTo(word: number, allowC: boolean, out: Int32Array): void {
   if ((word & 3) !== 3) {
     const h = word & 0xffff;
     if (!allowC) {
-      out[0] = OP_ILLEGAL | PACK_COMPRESSED;
+      out[0] = OP_ILLEGAL | LEN2;
       out[1] = h;
       return;
     }
     decodeCompressed(h, out);
-    out[0] |= PACK_COMPRESSED;
+    out[0] |= LEN2;
     return;
   }
   decode32(word, out);
+  out[0] |= LEN4;
 }
 
 function illegal(out: Int32Array, bits: number): void {
@@ -314,6 +317,6 @@ export function unpack(packed: number, imm: number): Decoded {
     rs1: (packed >>> PACK_RS1_SHIFT) & 31,
     rs2: (packed >>> PACK_RS2_SHIFT) & 31,
     imm,
-    length: (packed & PACK_COMPRESSED) !== 0 ? 2 : 4,
+    length: (packed >>> PACK_LEN_SHIFT) === 2 ? 2 : 4,
   };
 }

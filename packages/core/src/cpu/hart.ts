@@ -21,13 +21,9 @@ import { PAGE_CODE } from '../memory/bus.ts';
 import { RvisorError } from '../errors.ts';
 import { decodeTo } from './decode.ts';
 import {
-  OP_ADD, OP_ADDI, OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR,
-  OP_AMOSWAP, OP_AMOXOR, OP_AND, OP_ANDI, OP_AUIPC, OP_BEQ, OP_BGE, OP_BGEU, OP_BLT, OP_BLTU, OP_BNE,
-  OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_DIV, OP_DIVU, OP_EBREAK, OP_ECALL,
-  OP_FENCE, OP_FENCE_I, OP_ILLEGAL, OP_JAL, OP_JALR, OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LR, OP_LUI, OP_LW,
-  OP_MRET, OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_OR, OP_ORI, OP_REM, OP_REMU, OP_SB, OP_SC, OP_SH,
-  OP_SLL, OP_SLLI, OP_SLT, OP_SLTI, OP_SLTIU, OP_SLTU, OP_SRA, OP_SRAI, OP_SRL, OP_SRLI, OP_SUB, OP_SW,
-  OP_WFI, OP_XOR, OP_XORI,
+  OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR, OP_AMOSWAP, OP_AMOXOR, OP_BLOCK_END,
+  OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_EBREAK, OP_ECALL, OP_FENCE_I, OP_ILLEGAL, OP_LR,
+  OP_MRET, OP_SC, OP_WFI,
 } from './ops.ts';
 import { csrAccessible, csrExists, csrRead, csrWrite, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV } from './csr.ts';
 import {
@@ -62,13 +58,35 @@ const BLOCK_MASK = BLOCK_BYTES - 1;
 /** Register index that swallows writes to x0 (the decoder's rd 0 is remapped here). */
 const X_SINK = 32;
 
+/** Longest chunk exec() runs without returning to run() (keeps counts in int32 range). */
+const MAX_CHUNK = 0x4000_0000;
+
+/** Chunk length and count of the process-wide warm-up (see run()). */
+const WARMUP_CHUNK = 256;
+let warmupChunks = 2000;
+
 // Why exec() returned to run().
 const EXIT_CHUNK = 0;
 const EXIT_TRAP = 1;
 const EXIT_ECALL = 2;
 const EXIT_WFI = 3;
 
-const EMPTY_BLOCK: Int32Array = /* @__PURE__ */ new Int32Array(0);
+// What cold() tells the hot loop to do.
+const COLD_NEXT = 0;
+const COLD_END_CHUNK = 1;
+const COLD_TRAP = 2;
+const COLD_JUMP = 3;
+const COLD_ECALL = 4;
+const COLD_WFI = 5;
+
+/**
+ * Decode-cache blocks have two guard slots past their 512 instruction slots
+ * (for a fall-through from a 2- or 4-byte instruction at the last halfword);
+ * they hold OP_BLOCK_END, which looks up the next block.
+ */
+const BLOCK_SLOTS = BLOCK_BYTES + 4;
+/** Stand-in block after a jump leaves the current one: every slot says "look up pc's block". */
+const SWITCH_BLOCK: Int32Array = /* @__PURE__ */ new Int32Array(BLOCK_SLOTS).fill(OP_BLOCK_END);
 
 export class Hart {
   readonly bus: Bus;
@@ -128,6 +146,9 @@ export class Hart {
   private recheck = false;
   private haltRequested = false;
   private exitReason = EXIT_CHUNK;
+  /** Trap cause reported by a slow path (-1 = none) and its tval. */
+  private slowCause = -1;
+  private slowTval = 0;
   private trapCause = 0;
   private trapTval = 0;
 
@@ -183,7 +204,7 @@ export class Hart {
     const blocks = this.blocks;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
-      if (b) b.fill(0);
+      if (b) b.fill(0, 0, BLOCK_BYTES);
     }
   }
 
@@ -240,6 +261,13 @@ export class Hart {
     csrWrite(this, n, v, false);
   }
 
+  /** Host bytes held by the decode cache (blocks allocated so far plus the block table). */
+  decodeCacheBytes(): number {
+    let n = this.blocks.length * 8;
+    for (const b of this.blocks) if (b) n += b.byteLength;
+    return n;
+  }
+
   /** Enabled pending interrupts (mip & mie), MTIP included. */
   pendingInterrupts(): number {
     return (this.mip | (this.mtime >= this.mtimecmp ? MIP_MTIP : 0)) & this.mie;
@@ -250,6 +278,8 @@ export class Hart {
    * entered is one unit) or something stops the hart. Returns one of STOP_*.
    */
   run(budget: number): number {
+    // Whole units only; NaN or negative budgets run nothing.
+    budget = budget > 0 ? Math.floor(budget) : 0;
     const instret0 = this.instret;
     let used = 0;
     let result = STOP_BUDGET;
@@ -271,7 +301,15 @@ export class Hart {
           continue;
         }
       }
-      const limit = Math.min(budget - used, this.timerHorizon());
+      // An int32 chunk length keeps the loop's budget compare an integer compare.
+      let limit = Math.min(budget - used, this.timerHorizon(), MAX_CHUNK) | 0;
+      if (warmupChunks > 0) {
+        // Short chunks until V8 has seen exec() enter and leave many times: optimized
+        // on-stack during one long first chunk, its exit path would have no type
+        // feedback and deoptimize at the end of every later chunk.
+        warmupChunks--;
+        if (limit > WARMUP_CHUNK) limit = WARMUP_CHUNK;
+      }
       this.recheck = false;
       used += this.exec(limit);
       const why = this.exitReason;
@@ -339,7 +377,9 @@ export class Hart {
   private block(index: number): Int32Array {
     let b = this.blocks[index];
     if (!b) {
-      b = new Int32Array(BLOCK_BYTES);
+      b = new Int32Array(BLOCK_SLOTS);
+      b[BLOCK_BYTES] = OP_BLOCK_END;
+      b[BLOCK_BYTES + 2] = OP_BLOCK_END;
       this.blocks[index] = b;
       this.bus.pageFlags[(index << BLOCK_SHIFT) >>> 12] |= PAGE_CODE;
     }
@@ -367,15 +407,16 @@ export class Hart {
     return packed;
   }
 
-  /** Store hook for flagged pages, with counters synced for watchers. */
-  private flagged(off: number, width: number): void {
-    const hook = this.bus.onFlaggedStore;
-    if (hook !== null) hook(off, width);
-  }
-
   /**
    * Execute at most `limit` instructions; returns how many retired. Sets
    * exitReason (and trapCause/trapTval with pc at the trapping instruction).
+   *
+   * Only the frequent operations live in this switch (V8 keeps a small hot
+   * loop in registers); system, Zicsr and atomic instructions go to cold().
+   * Literal case labels (named in comments) are deliberate: a case on an
+   * imported constant is not a compile-time constant to V8, which turns the
+   * jump table into a chain of compares. For the same reason the block
+   * geometry appears as literals here: 1024 = BLOCK_BYTES, 1023 = BLOCK_MASK.
    */
   private exec(limit: number): number {
     const x = this.regs;
@@ -390,10 +431,12 @@ export class Hart {
     const tmask = this.allowC ? 0 : 2;
     const instret0 = this.instret;
     const cycle0 = this.cycle;
-    let pc = this.pc | 0;
-    let blk: Int32Array = EMPTY_BLOCK;
-    // Forces a block lookup on the first fetch: (pc - blkPc) >>> 0 = 2^31.
-    let blkPc = pc ^ 0x8000_0000;
+    // pc is even by construction (jumps clear bit 0); the mask only guards a host-set odd pc.
+    let pc = this.pc & ~1;
+    // Start in the switch block: the first fetch finds pc's real block (or faults).
+    const switchBlock = SWITCH_BLOCK;
+    let blk: Int32Array = switchBlock;
+    let blkPc = pc & ~1023;
     let n = 0;
     let exit = EXIT_CHUNK;
     let cause = 0;
@@ -401,375 +444,264 @@ export class Hart {
 
     loop: for (;;) {
       if (n >= limit) break;
-      let rel = (pc - blkPc) >>> 0;
-      if (rel >= BLOCK_BYTES) {
-        const off = (pc - ramBase) >>> 0;
-        if (off >= ramSize) {
-          exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc;
-          break;
-        }
-        blk = this.block(off >>> BLOCK_SHIFT);
-        rel = off & BLOCK_MASK;
-        blkPc = (pc - rel) | 0;
-      }
-      let w = blk[rel]!;
-      if (w === 0) {
-        const off = (pc - ramBase) >>> 0;
-        w = this.fill(blk, rel, off);
-        if (w === 0) {
-          exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS;
-          tval = off >= ramSize ? pc : (pc + 2) | 0;
-          break;
-        }
-      }
+      const rel = pc - blkPc;
+      const w = blk[rel]!;
       const imm = blk[rel + 1]!;
-      const npc = (pc + 4 - ((w >>> 23) & 2)) | 0;
+      const npc = (pc + (w >>> 24)) | 0;
 
       switch (w & 0xff) {
-        case OP_ADDI: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0; break;
-        case OP_LUI: x[(w >>> 8) & 63] = imm; break;
-        case OP_AUIPC: x[(w >>> 8) & 63] = (pc + imm) | 0; break;
-        case OP_SLTI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < imm ? 1 : 0; break;
-        case OP_SLTIU: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (imm >>> 0) ? 1 : 0; break;
-        case OP_XORI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ imm; break;
-        case OP_ORI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | imm; break;
-        case OP_ANDI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & imm; break;
-        case OP_SLLI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << imm; break;
-        case OP_SRLI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> imm; break;
-        case OP_SRAI: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> imm; break;
+        case 20 /* OP_ADDI */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0; break;
+        case 2 /* OP_LUI */: x[(w >>> 8) & 63] = imm; break;
+        case 3 /* OP_AUIPC */: x[(w >>> 8) & 63] = (pc + imm) | 0; break;
+        case 21 /* OP_SLTI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < imm ? 1 : 0; break;
+        case 22 /* OP_SLTIU */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (imm >>> 0) ? 1 : 0; break;
+        case 23 /* OP_XORI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ imm; break;
+        case 24 /* OP_ORI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | imm; break;
+        case 25 /* OP_ANDI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & imm; break;
+        case 26 /* OP_SLLI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << imm; break;
+        case 27 /* OP_SRLI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> imm; break;
+        case 28 /* OP_SRAI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> imm; break;
 
-        case OP_ADD: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + x[(w >>> 19) & 31]!) | 0; break;
-        case OP_SUB: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! - x[(w >>> 19) & 31]!) | 0; break;
-        case OP_SLL: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << x[(w >>> 19) & 31]!; break;
-        case OP_SLT: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]! ? 1 : 0; break;
-        case OP_SLTU: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0) ? 1 : 0; break;
-        case OP_XOR: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ x[(w >>> 19) & 31]!; break;
-        case OP_SRL: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> x[(w >>> 19) & 31]!; break;
-        case OP_SRA: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> x[(w >>> 19) & 31]!; break;
-        case OP_OR: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | x[(w >>> 19) & 31]!; break;
-        case OP_AND: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & x[(w >>> 19) & 31]!; break;
+        case 29 /* OP_ADD */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + x[(w >>> 19) & 31]!) | 0; break;
+        case 30 /* OP_SUB */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! - x[(w >>> 19) & 31]!) | 0; break;
+        case 31 /* OP_SLL */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << x[(w >>> 19) & 31]!; break;
+        case 32 /* OP_SLT */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]! ? 1 : 0; break;
+        case 33 /* OP_SLTU */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0) ? 1 : 0; break;
+        case 34 /* OP_XOR */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ x[(w >>> 19) & 31]!; break;
+        case 35 /* OP_SRL */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> x[(w >>> 19) & 31]!; break;
+        case 36 /* OP_SRA */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> x[(w >>> 19) & 31]!; break;
+        case 37 /* OP_OR */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | x[(w >>> 19) & 31]!; break;
+        case 38 /* OP_AND */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & x[(w >>> 19) & 31]!; break;
 
-        case OP_MUL: x[(w >>> 8) & 63] = Math.imul(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
-        case OP_MULH: x[(w >>> 8) & 63] = mulh(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
-        case OP_MULHSU: x[(w >>> 8) & 63] = mulhsu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
-        case OP_MULHU: x[(w >>> 8) & 63] = mulhu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
-        case OP_DIV: {
+        case 51 /* OP_MUL */: x[(w >>> 8) & 63] = Math.imul(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case 52 /* OP_MULH */: x[(w >>> 8) & 63] = mulh(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case 53 /* OP_MULHSU */: x[(w >>> 8) & 63] = mulhsu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case 54 /* OP_MULHU */: x[(w >>> 8) & 63] = mulhu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+        case 55 /* OP_DIV */: {
           const a = x[(w >>> 14) & 31]!, b = x[(w >>> 19) & 31]!;
           // Division by zero gives -1; overflow (-2^31 / -1) gives -2^31: (a / b) | 0 does both.
           x[(w >>> 8) & 63] = b === 0 ? -1 : (a / b) | 0;
           break;
         }
-        case OP_DIVU: {
+        case 56 /* OP_DIVU */: {
           const a = x[(w >>> 14) & 31]! >>> 0, b = x[(w >>> 19) & 31]! >>> 0;
           x[(w >>> 8) & 63] = b === 0 ? -1 : (a / b) | 0;
           break;
         }
-        case OP_REM: {
+        case 57 /* OP_REM */: {
           const a = x[(w >>> 14) & 31]!, b = x[(w >>> 19) & 31]!;
           x[(w >>> 8) & 63] = b === 0 ? a : (a % b) | 0;
           break;
         }
-        case OP_REMU: {
+        case 58 /* OP_REMU */: {
           const a = x[(w >>> 14) & 31]! >>> 0, b = x[(w >>> 19) & 31]! >>> 0;
           x[(w >>> 8) & 63] = b === 0 ? a : (a % b) | 0;
           break;
         }
 
-        case OP_JAL: {
+        case 4 /* OP_JAL */: {
           const t = (pc + imm) | 0;
-          if ((t & tmask) !== 0) {
-            exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t;
-            break loop;
-          }
+          if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
           x[(w >>> 8) & 63] = npc;
           pc = t;
+          if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
           n++;
           continue;
         }
-        case OP_JALR: {
-          const t = ((x[(w >>> 14) & 31]! + imm) & ~1) | 0;
-          if ((t & tmask) !== 0) {
-            exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t;
-            break loop;
-          }
+        case 5 /* OP_JALR */: {
+          const t = (x[(w >>> 14) & 31]! + imm) & ~1;
+          if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
           x[(w >>> 8) & 63] = npc;
           pc = t;
+          if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
           n++;
           continue;
         }
-        case OP_BEQ:
+        case 6 /* OP_BEQ */:
           if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t; n++; continue;
+            pc = t;
+            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
+            n++;
+            continue;
           }
           break;
-        case OP_BNE:
+        case 7 /* OP_BNE */:
           if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t; n++; continue;
+            pc = t;
+            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
+            n++;
+            continue;
           }
           break;
-        case OP_BLT:
+        case 8 /* OP_BLT */:
           if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t; n++; continue;
+            pc = t;
+            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
+            n++;
+            continue;
           }
           break;
-        case OP_BGE:
+        case 9 /* OP_BGE */:
           if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t; n++; continue;
+            pc = t;
+            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
+            n++;
+            continue;
           }
           break;
-        case OP_BLTU:
+        case 10 /* OP_BLTU */:
           if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t; n++; continue;
+            pc = t;
+            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
+            n++;
+            continue;
           }
           break;
-        case OP_BGEU:
+        case 11 /* OP_BGEU */:
           if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t; n++; continue;
+            pc = t;
+            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
+            n++;
+            continue;
           }
           break;
 
-        case OP_LW: {
+        case 14 /* OP_LW */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           if ((off & 3) === 0 && off < ramSize) {
             x[(w >>> 8) & 63] = ram32[off >>> 2]!;
             break;
           }
-          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_LOAD; tval = a; break loop; }
-          this.instret = instret0 + n; this.cycle = cycle0 + n;
-          const v = bus.load(a >>> 0, 4);
-          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
-          x[(w >>> 8) & 63] = v | 0;
+          const v = this.loadSlow(a, 4, instret0 + n, cycle0 + n);
+          if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
+          x[(w >>> 8) & 63] = v;
           if (this.recheck) limit = n + 1;
           break;
         }
-        case OP_LH:
-        case OP_LHU: {
+        case 13 /* OP_LH */:
+        case 16 /* OP_LHU */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           let v: number;
           if ((off & 1) === 0 && off < ramSize) {
             v = ram16[off >>> 1]!;
           } else {
-            if ((a & 1) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_LOAD; tval = a; break loop; }
-            this.instret = instret0 + n; this.cycle = cycle0 + n;
-            v = bus.load(a >>> 0, 2);
-            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
+            v = this.loadSlow(a, 2, instret0 + n, cycle0 + n);
+            if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
             if (this.recheck) limit = n + 1;
           }
-          x[(w >>> 8) & 63] = (w & 0xff) === OP_LH ? (v << 16) >> 16 : v & 0xffff;
+          x[(w >>> 8) & 63] = (w & 0xff) === 13 /* OP_LH */ ? (v << 16) >> 16 : v & 0xffff;
           break;
         }
-        case OP_LB:
-        case OP_LBU: {
+        case 12 /* OP_LB */:
+        case 15 /* OP_LBU */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           let v: number;
           if (off < ramSize) {
             v = ram[off]!;
           } else {
-            this.instret = instret0 + n; this.cycle = cycle0 + n;
-            v = bus.load(a >>> 0, 1);
-            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
+            v = this.loadSlow(a, 1, instret0 + n, cycle0 + n);
+            if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
             if (this.recheck) limit = n + 1;
           }
-          x[(w >>> 8) & 63] = (w & 0xff) === OP_LB ? (v << 24) >> 24 : v & 0xff;
+          x[(w >>> 8) & 63] = (w & 0xff) === 12 /* OP_LB */ ? (v << 24) >> 24 : v & 0xff;
           break;
         }
-        case OP_SW: {
+        case 19 /* OP_SW */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           if ((off & 3) === 0 && off < ramSize) {
             ram32[off >>> 2] = x[(w >>> 19) & 31]!;
-            if (pageFlags[off >>> 12] !== 0) {
-              this.instret = instret0 + n; this.cycle = cycle0 + n;
-              this.flagged(off, 4);
-              if (this.recheck) limit = n + 1;
-            }
-            break;
+            if (pageFlags[off >>> 12] === 0) break;
           }
-          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
-          this.instret = instret0 + n; this.cycle = cycle0 + n;
-          bus.store(a >>> 0, 4, x[(w >>> 19) & 31]!);
-          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
+          if (this.storeSlow(a, off, 4, x[(w >>> 19) & 31]!, instret0 + n, cycle0 + n)) {
+            exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
+          }
           if (this.recheck) limit = n + 1;
           break;
         }
-        case OP_SH: {
+        case 18 /* OP_SH */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           if ((off & 1) === 0 && off < ramSize) {
             ram16[off >>> 1] = x[(w >>> 19) & 31]!;
-            if (pageFlags[off >>> 12] !== 0) {
-              this.instret = instret0 + n; this.cycle = cycle0 + n;
-              this.flagged(off, 2);
-              if (this.recheck) limit = n + 1;
-            }
-            break;
+            if (pageFlags[off >>> 12] === 0) break;
           }
-          if ((a & 1) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
-          this.instret = instret0 + n; this.cycle = cycle0 + n;
-          bus.store(a >>> 0, 2, x[(w >>> 19) & 31]! & 0xffff);
-          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
+          if (this.storeSlow(a, off, 2, x[(w >>> 19) & 31]! & 0xffff, instret0 + n, cycle0 + n)) {
+            exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
+          }
           if (this.recheck) limit = n + 1;
           break;
         }
-        case OP_SB: {
+        case 17 /* OP_SB */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           if (off < ramSize) {
             ram[off] = x[(w >>> 19) & 31]!;
-            if (pageFlags[off >>> 12] !== 0) {
-              this.instret = instret0 + n; this.cycle = cycle0 + n;
-              this.flagged(off, 1);
-              if (this.recheck) limit = n + 1;
-            }
-            break;
+            if (pageFlags[off >>> 12] === 0) break;
           }
-          this.instret = instret0 + n; this.cycle = cycle0 + n;
-          bus.store(a >>> 0, 1, x[(w >>> 19) & 31]! & 0xff);
-          if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
+          if (this.storeSlow(a, off, 1, x[(w >>> 19) & 31]! & 0xff, instret0 + n, cycle0 + n)) {
+            exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
+          }
           if (this.recheck) limit = n + 1;
           break;
         }
 
-        case OP_LR: {
-          const a = x[(w >>> 14) & 31]!;
-          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_LOAD; tval = a; break loop; }
-          const off = (a - ramBase) >>> 0;
-          let v: number;
-          if (off < ramSize) {
-            v = ram32[off >>> 2]!;
-          } else {
-            this.instret = instret0 + n; this.cycle = cycle0 + n;
-            v = bus.load(a >>> 0, 4) | 0;
-            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_LOAD_ACCESS; tval = a; break loop; }
-            if (this.recheck) limit = n + 1;
-          }
-          this.reservationAddr = a >>> 0;
-          this.reservationValid = true;
-          x[(w >>> 8) & 63] = v;
+        case 39 /* OP_FENCE */:
           break;
-        }
-        case OP_SC: {
-          const a = x[(w >>> 14) & 31]!;
-          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
-          if (this.reservationValid && this.reservationAddr === a >>> 0) {
-            if (!this.amoStore(a, x[(w >>> 19) & 31]!, instret0 + n, cycle0 + n)) {
-              exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop;
-            }
-            if (this.recheck) limit = n + 1;
-            x[(w >>> 8) & 63] = 0;
-          } else {
-            x[(w >>> 8) & 63] = 1;
-          }
-          this.reservationValid = false;
-          break;
-        }
-        case OP_AMOSWAP: case OP_AMOADD: case OP_AMOXOR: case OP_AMOAND: case OP_AMOOR:
-        case OP_AMOMIN: case OP_AMOMAX: case OP_AMOMINU: case OP_AMOMAXU: {
-          const a = x[(w >>> 14) & 31]!;
-          if ((a & 3) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_STORE; tval = a; break loop; }
-          const off = (a - ramBase) >>> 0;
-          const src = x[(w >>> 19) & 31]!;
-          let old: number;
-          if (off < ramSize) {
-            old = ram32[off >>> 2]!;
-            ram32[off >>> 2] = amo(w & 0xff, old, src);
-            if (pageFlags[off >>> 12] !== 0) {
-              this.instret = instret0 + n; this.cycle = cycle0 + n;
-              this.flagged(off, 4);
-              if (this.recheck) limit = n + 1;
-            }
-          } else {
-            this.instret = instret0 + n; this.cycle = cycle0 + n;
-            old = bus.load(a >>> 0, 4) | 0;
-            if (!bus.fault) bus.store(a >>> 0, 4, amo(w & 0xff, old, src));
-            if (bus.fault) { bus.fault = false; exit = EXIT_TRAP; cause = CAUSE_STORE_ACCESS; tval = a; break loop; }
-            if (this.recheck) limit = n + 1;
-          }
-          x[(w >>> 8) & 63] = old;
-          break;
-        }
 
-        case OP_FENCE:
-          break;
-        case OP_FENCE_I:
-          this.flushDecodeCache();
-          break;
-        case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI: {
-          this.instret = instret0 + n; this.cycle = cycle0 + n;
-          const r = this.csrInsn(w, imm);
-          if (r < 0) {
-            exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = this.insnBits(pc);
+        case 0 /* OP_UNDECODED */: {
+          const off = (pc - ramBase) >>> 0;
+          if (this.fill(blk, rel, off) === 0) {
+            exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS;
+            tval = off >= ramSize ? pc : (pc + 2) | 0;
             break loop;
           }
-          // A write may have changed interrupt enables: let run() look again.
-          if (r > 0) limit = n + 1;
-          break;
-        }
-        case OP_ECALL:
-          if (this.priv === PRIV_U) {
-            if (this.hostTraps) {
-              // The hypercall counts as the retired ecall; the VM moves pc past it.
-              exit = EXIT_ECALL;
-              n++;
-              break loop;
-            }
-            exit = EXIT_TRAP; cause = CAUSE_ECALL_U; tval = 0;
-          } else {
-            exit = EXIT_TRAP; cause = CAUSE_ECALL_M; tval = 0;
-          }
-          break loop;
-        case OP_EBREAK:
-          exit = EXIT_TRAP; cause = CAUSE_BREAKPOINT; tval = pc;
-          break loop;
-        case OP_MRET: {
-          if (this.priv < PRIV_M) {
-            exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = this.insnBits(pc);
-            break loop;
-          }
-          const s = this.mstatus;
-          const mpp = (s >>> MSTATUS_MPP_SHIFT) & 3;
-          let ns = (s & ~(MSTATUS_MIE | MSTATUS_MPP)) | MSTATUS_MPIE | ((s & MSTATUS_MPIE) !== 0 ? MSTATUS_MIE : 0);
-          if (mpp !== PRIV_M) ns &= ~MSTATUS_MPRV;
-          this.mstatus = ns;
-          this.priv = mpp === PRIV_M ? PRIV_M : PRIV_U;
-          this.reservationValid = false;
-          pc = (this.allowC ? this.mepc & ~1 : this.mepc & ~3) | 0;
-          limit = n + 1;
-          n++;
           continue;
         }
-        case OP_WFI: {
-          if (this.priv < PRIV_M) {
-            exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = this.insnBits(pc);
-            break loop;
+        case 255 /* OP_BLOCK_END */: {
+          const off = (pc - ramBase) >>> 0;
+          if (off >= ramSize) { exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc; break loop; }
+          blk = this.block(off >>> BLOCK_SHIFT);
+          blkPc = (pc - (off & 1023)) | 0;
+          continue;
+        }
+
+        default: {
+          const r = this.cold(w, imm, pc, npc, instret0 + n, cycle0 + n);
+          if (r === COLD_NEXT) break;
+          if (r === COLD_END_CHUNK) { limit = n + 1; break; }
+          if (r === COLD_TRAP) { exit = EXIT_TRAP; cause = this.slowCause; tval = this.slowTval; break loop; }
+          if (r === COLD_JUMP) {
+            // mret: new pc and privilege; run() must re-evaluate interrupts.
+            pc = this.pc & ~1;
+            blk = switchBlock;
+            blkPc = pc & ~1023;
+            n++;
+            limit = n;
+            continue;
           }
-          this.instret = instret0 + n; this.cycle = cycle0 + n;
-          if (this.pendingInterrupts() !== 0) break;
+          if (r === COLD_ECALL) { exit = EXIT_ECALL; n++; break loop; }
+          // COLD_WFI
           pc = npc;
           n++;
           exit = EXIT_WFI;
           break loop;
         }
-        case OP_ILLEGAL:
-          exit = EXIT_TRAP; cause = CAUSE_ILLEGAL_INSTRUCTION; tval = imm;
-          break loop;
-        default:
-          throw new RvisorError('HART_INTERNAL', `decode cache holds unknown op ${w & 0xff} at 0x${(pc >>> 0).toString(16)}`);
       }
       pc = npc;
       n++;
@@ -784,25 +716,183 @@ export class Hart {
     return n;
   }
 
-  /** Store for SC on RAM or a device; false on an access fault. */
-  private amoStore(a: number, v: number, instret: number, cycle: number): boolean {
+  /** Publish the counters mid-chunk, before code outside the hart can look at them. */
+  private sync(instret: number, cycle: number): void {
+    this.instret = instret;
+    this.cycle = cycle;
+  }
+
+  /** Load that missed the RAM fast path. Sets slowCause (-1 = none) and returns the zero-extended value. */
+  private loadSlow(a: number, width: number, instret: number, cycle: number): number {
+    // Spike order: misalignment before access rights.
+    if ((a & (width - 1)) !== 0) {
+      this.slowCause = CAUSE_MISALIGNED_LOAD;
+      return 0;
+    }
+    this.sync(instret, cycle);
+    const bus = this.bus;
+    const v = bus.load(a >>> 0, width);
+    if (bus.fault) {
+      bus.fault = false;
+      this.slowCause = CAUSE_LOAD_ACCESS;
+      return 0;
+    }
+    this.slowCause = -1;
+    return v | 0;
+  }
+
+  /**
+   * Store that missed the plain RAM fast path: already written to a flagged
+   * RAM page (run the hook), or misaligned, or for a device. Returns true on a
+   * trap (cause in slowCause).
+   */
+  private storeSlow(a: number, off: number, width: number, v: number, instret: number, cycle: number): boolean {
+    const bus = this.bus;
+    if ((a & (width - 1)) !== 0) {
+      this.slowCause = CAUSE_MISALIGNED_STORE;
+      return true;
+    }
+    this.sync(instret, cycle);
+    if (off < bus.ramSize) {
+      const hook = bus.onFlaggedStore;
+      if (hook !== null) hook(off, width);
+      return false;
+    }
+    bus.store(a >>> 0, width, v);
+    if (bus.fault) {
+      bus.fault = false;
+      this.slowCause = CAUSE_STORE_ACCESS;
+      return true;
+    }
+    return false;
+  }
+
+  /** Rare instructions: Zicsr, system, fence.i, atomics, illegal. Returns a COLD_* action. */
+  private cold(w: number, imm: number, pc: number, npc: number, instret: number, cycle: number): number {
+    const x = this.regs;
+    const op = w & 0xff;
+    const rd = (w >>> 8) & 63;
+    switch (op) {
+      case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI: {
+        this.sync(instret, cycle);
+        const r = this.csrInsn(w, imm);
+        if (r < 0) return this.illegal(pc);
+        // A write may have changed interrupt enables: let run() look again.
+        return r > 0 ? COLD_END_CHUNK : COLD_NEXT;
+      }
+      case OP_LR: {
+        const a = x[(w >>> 14) & 31]!;
+        const v = this.loadSlow(a, 4, instret, cycle);
+        if (this.slowCause >= 0) return this.fault(this.slowCause, a);
+        this.reservationAddr = a >>> 0;
+        this.reservationValid = true;
+        x[rd] = v;
+        return this.recheck ? COLD_END_CHUNK : COLD_NEXT;
+      }
+      case OP_SC: {
+        const a = x[(w >>> 14) & 31]!;
+        if ((a & 3) !== 0) return this.fault(CAUSE_MISALIGNED_STORE, a);
+        const ok = this.reservationValid && this.reservationAddr === a >>> 0;
+        this.reservationValid = false;
+        if (!ok) {
+          x[rd] = 1;
+          return COLD_NEXT;
+        }
+        if (this.amoWrite(a, x[(w >>> 19) & 31]!, instret, cycle)) return this.fault(CAUSE_STORE_ACCESS, a);
+        x[rd] = 0;
+        return this.recheck ? COLD_END_CHUNK : COLD_NEXT;
+      }
+      case OP_AMOSWAP: case OP_AMOADD: case OP_AMOXOR: case OP_AMOAND: case OP_AMOOR:
+      case OP_AMOMIN: case OP_AMOMAX: case OP_AMOMINU: case OP_AMOMAXU: {
+        const a = x[(w >>> 14) & 31]!;
+        if ((a & 3) !== 0) return this.fault(CAUSE_MISALIGNED_STORE, a);
+        const src = x[(w >>> 19) & 31]!;
+        const bus = this.bus;
+        const off = (a - bus.ramBase) >>> 0;
+        let old: number;
+        if (off < bus.ramSize) {
+          old = bus.ram32[off >>> 2]!;
+        } else {
+          this.sync(instret, cycle);
+          old = bus.load(a >>> 0, 4) | 0;
+          // An AMO that cannot complete reports a store/AMO access fault.
+          if (bus.fault) {
+            bus.fault = false;
+            return this.fault(CAUSE_STORE_ACCESS, a);
+          }
+        }
+        if (this.amoWrite(a, amo(op, old, src), instret, cycle)) return this.fault(CAUSE_STORE_ACCESS, a);
+        x[rd] = old;
+        return this.recheck ? COLD_END_CHUNK : COLD_NEXT;
+      }
+      case OP_FENCE_I:
+        this.flushDecodeCache();
+        return COLD_NEXT;
+      case OP_ECALL:
+        if (this.priv === PRIV_U) {
+          // With hostTraps the hypercall counts as the retired ecall; the VM moves pc past it.
+          if (this.hostTraps) return COLD_ECALL;
+          return this.fault(CAUSE_ECALL_U, 0);
+        }
+        return this.fault(CAUSE_ECALL_M, 0);
+      case OP_EBREAK:
+        return this.fault(CAUSE_BREAKPOINT, pc);
+      case OP_MRET: {
+        if (this.priv < PRIV_M) return this.illegal(pc);
+        const s = this.mstatus;
+        const mpp = (s >>> MSTATUS_MPP_SHIFT) & 3;
+        let ns = (s & ~(MSTATUS_MIE | MSTATUS_MPP)) | MSTATUS_MPIE | ((s & MSTATUS_MPIE) !== 0 ? MSTATUS_MIE : 0);
+        if (mpp !== PRIV_M) ns &= ~MSTATUS_MPRV;
+        this.mstatus = ns;
+        this.priv = mpp === PRIV_M ? PRIV_M : PRIV_U;
+        this.reservationValid = false;
+        this.pc = (this.allowC ? this.mepc & ~1 : this.mepc & ~3) >>> 0;
+        return COLD_JUMP;
+      }
+      case OP_WFI:
+        if (this.priv < PRIV_M) return this.illegal(pc);
+        this.sync(instret, cycle);
+        // Spec 3.3.3: wfi may return at once; it must when an enabled interrupt is pending.
+        if (this.pendingInterrupts() !== 0) return COLD_NEXT;
+        void npc;
+        return COLD_WFI;
+      case OP_ILLEGAL:
+        return this.fault(CAUSE_ILLEGAL_INSTRUCTION, imm);
+      default:
+        throw new RvisorError('HART_INTERNAL', `decode cache holds unknown op ${op} at 0x${(pc >>> 0).toString(16)}`);
+    }
+  }
+
+  private fault(cause: number, tval: number): number {
+    this.slowCause = cause;
+    this.slowTval = tval;
+    return COLD_TRAP;
+  }
+
+  private illegal(pc: number): number {
+    return this.fault(CAUSE_ILLEGAL_INSTRUCTION, this.insnBits(pc));
+  }
+
+  /** The store half of SC/AMO, to RAM or a device; true on an access fault. */
+  private amoWrite(a: number, v: number, instret: number, cycle: number): boolean {
     const bus = this.bus;
     const off = (a - bus.ramBase) >>> 0;
     if (off < bus.ramSize) {
       bus.ram32[off >>> 2] = v;
       if (bus.pageFlags[off >>> 12] !== 0) {
-        this.instret = instret; this.cycle = cycle;
-        this.flagged(off, 4);
+        this.sync(instret, cycle);
+        const hook = bus.onFlaggedStore;
+        if (hook !== null) hook(off, 4);
       }
-      return true;
+      return false;
     }
-    this.instret = instret; this.cycle = cycle;
+    this.sync(instret, cycle);
     bus.store(a >>> 0, 4, v);
     if (bus.fault) {
       bus.fault = false;
-      return false;
+      return true;
     }
-    return true;
+    return false;
   }
 
   /**

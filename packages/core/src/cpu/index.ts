@@ -16,6 +16,6 @@ export {
   CSR_TIME, CSR_TIMEH, CSR_TSELECT, MISA_RV32IMA, MISA_RV32IMAC, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP,
   MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_TW, csrExists,
 } from './csr.ts';
-export { decode, decodeTo, unpack, PACK_COMPRESSED } from './decode.ts';
+export { decode, decodeTo, unpack, PACK_LEN_SHIFT } from './decode.ts';
 export type { Decoded } from './decode.ts';
 export { OP_NAMES } from './ops.ts';

@@ -87,6 +87,13 @@ export const OP_AMOMAXU = 69;
 
 export const OP_COUNT = 70;
 
+/**
+ * Hart-internal pseudo-ops, never produced by the decoder: they live in the
+ * decode cache's guard slots so that leaving a code block (falling off its
+ * end, or jumping elsewhere) costs no check on the straight-line path.
+ */
+export const OP_BLOCK_END = 255;
+
 /** Mnemonics by op id, for disassembly in tests and debuggers. */
 export const OP_NAMES: readonly string[] = /* @__PURE__ */ [
   '(undecoded)', '(illegal)', 'lui', 'auipc', 'jal', 'jalr',

@@ -155,7 +155,7 @@ export class ReferenceHart {
   private instretMark = 0;
   // A CSR instruction's write to a counter lands after that instruction's
   // own increment: "the write is done instead of the increment"
-  // (unprivileged spec 10.1 / Zicsr).
+  // (unprivileged spec 9.1).
   private pendingMcycle: bigint | null = null;
   private pendingMinstret: bigint | null = null;
 
@@ -201,6 +201,11 @@ export class ReferenceHart {
     this.mcounteren = 0;
     this.mcountinhibit = 0;
     this.reservation = -1;
+    this.mtimecmp = Infinity;
+    this.timeOffset = 0;
+    this.faultCause = 0;
+    this.faultTval = 0;
+    this.faultPc = 0;
   }
 
   setPending(bit: number, on: boolean): void {
@@ -644,7 +649,7 @@ export class ReferenceHart {
           if (this.hostTraps && this.priv === PRIV_U) {
             // The host serves the call and moves pc past it, so to the guest
             // it is an instruction that completed: it retires here (a trapping
-            // ecall does not, unprivileged spec 2.8), while pc stays on it.
+            // ecall does not, privileged spec 3.3.1), while pc stays on it.
             this.instret += 1;
             this.cycle += 1;
             return REF_STOP_ECALL;

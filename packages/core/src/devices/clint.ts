@@ -33,6 +33,14 @@ export interface ClintHart {
   timerChanged(): void;
 }
 
+/** Device-side state; the timer itself lives in the hart. */
+export interface ClintState {
+  msip: number;
+  /** Last written mtimecmp halves (exact readback beyond 2^53). */
+  cmpLo: number;
+  cmpHi: number;
+}
+
 export class Clint implements Device {
   private readonly hart: ClintHart;
   private msip = 0;
@@ -43,6 +51,19 @@ export class Clint implements Device {
 
   constructor(hart: ClintHart) {
     this.hart = hart;
+  }
+
+  saveState(): ClintState {
+    const [lo, hi] = this.compareHalves();
+    return { msip: this.msip, cmpLo: lo, cmpHi: hi };
+  }
+
+  /** Call after the hart's mtimecmp has been restored. */
+  loadState(s: ClintState): void {
+    this.msip = s.msip & 1;
+    this.cmpLo = s.cmpLo >>> 0;
+    this.cmpHi = s.cmpHi >>> 0;
+    this.cmpSeen = this.hart.mtimecmp;
   }
 
   reset(): void {

@@ -40,6 +40,18 @@ const FCR_CLEAR_RX = 0x02;
 const MCR_LOOP = 0x10;
 const MSR_IDLE = 0xb0;
 
+export interface UartState {
+  ier: number;
+  lcr: number;
+  mcr: number;
+  scr: number;
+  fcr: number;
+  divisor: number;
+  threPending: boolean;
+  /** Received bytes not yet read by the guest. */
+  rx: Uint8Array;
+}
+
 export class Uart implements Device {
   /** Called for every transmitted byte (not in loopback mode). */
   onTransmit: (byte: number) => void;
@@ -73,6 +85,26 @@ export class Uart implements Device {
   /** What IIR would report; the line a PLIC would sample. */
   get interruptPending(): boolean {
     return this.iir() !== (IIR_NONE | this.fifoBits());
+  }
+
+  /** Register and queue state, plain data (snapshots). */
+  saveState(): UartState {
+    return {
+      ier: this.ier, lcr: this.lcr, mcr: this.mcr, scr: this.scr, fcr: this.fcr, divisor: this.divisor,
+      threPending: this.threPending, rx: Uint8Array.from(this.rx.slice(this.rxHead)),
+    };
+  }
+
+  loadState(s: UartState): void {
+    this.ier = s.ier;
+    this.lcr = s.lcr;
+    this.mcr = s.mcr;
+    this.scr = s.scr;
+    this.fcr = s.fcr;
+    this.divisor = s.divisor;
+    this.threPending = s.threPending;
+    this.rx = Array.from(s.rx);
+    this.rxHead = 0;
   }
 
   reset(): void {
@@ -138,11 +170,12 @@ export class Uart implements Device {
         }
         return;
       case IIR_FCR:
-        this.fcr = value & 0xc9;
-        if ((value & FCR_CLEAR_RX) !== 0) {
+        // Toggling FIFO enable resets the FIFOs (16550 datasheet, and QEMU).
+        if ((value & FCR_CLEAR_RX) !== 0 || ((value ^ this.fcr) & FCR_ENABLE) !== 0) {
           this.rx = [];
           this.rxHead = 0;
         }
+        this.fcr = value & 0xc9;
         return;
       case LCR:
         this.lcr = value;

@@ -12,7 +12,7 @@
  * runs in instruction slices calibrated against the clock until its window
  * ends, and mtime follows the wall clock.
  */
-import { ConfigError, PartitionError } from '../errors.ts';
+import { ConfigError, PartitionError, SnapshotError } from '../errors.ts';
 import { MemoryPool } from '../memory/pool.ts';
 import { Partitioner } from '../memory/partitioner.ts';
 import type { AdmissionRequest, GuestRange, PartitionMemory, SharedWindowSpec } from '../memory/partitioner.ts';
@@ -35,6 +35,17 @@ import type { Clock } from './clock.ts';
 import { installHypercalls } from './hypercalls.ts';
 import { Partition } from './partition.ts';
 import type { PartitionConfig } from './partition.ts';
+import { encodeDocument } from '../snapshot/codec.ts';
+import { decodeRam } from '../snapshot/ram.ts';
+import {
+  applyPartition,
+  captureGateway,
+  capturePartition,
+  checkApplicable,
+  decodeGatewaySnapshot,
+  decodePartitionSnapshot,
+} from './snapshot.ts';
+import type { PartitionSnapshot } from './snapshot.ts';
 
 export interface HypervisorOptions {
   /** Bytes of the memory pool all partitions and shared windows come from. */
@@ -50,6 +61,19 @@ export interface HypervisorOptions {
   jitterLimit?: number;
   /** Keep an in-memory checkpoint of every running partition each N major frames (0 = never, default). */
   checkpointEvery?: number;
+}
+
+export interface RestoreOptions {
+  /** Name of the restored partition; default the snapshot's. */
+  name?: string;
+  /** Lifecycle reason: 'restored' (default) or 'migrated' (start condition 5). */
+  reason?: 'restored' | 'migrated';
+  /**
+   * Channels to create together with the partition (they may name it):
+   * how a target gateway receives a partition whose snapshot carries queued
+   * messages. Created and removed again atomically with the restore.
+   */
+  channels?: ReadonlyArray<ChannelConfig & { id?: number }>;
 }
 
 export interface ConsoleEvent {
@@ -136,8 +160,8 @@ export class Hypervisor {
   private realtimeOrigin = 0;
   /** Instructions per microsecond, per partition, for real-time slices. */
   private readonly speed = new Map<string, number>();
-  /** In-memory checkpoints for health restores (see snapshot.ts). */
-  readonly checkpoints = new Map<string, unknown>();
+  /** In-memory checkpoints for the health monitor's `restore` action. */
+  private readonly checkpoints = new Map<string, PartitionSnapshot>();
 
   constructor(options: HypervisorOptions) {
     this.timeBase = options.timeBase ?? 'instructions';
@@ -355,6 +379,13 @@ export class Hypervisor {
     return id;
   }
 
+  /** Remove a channel; queued messages are dropped. Returns whether it existed. */
+  removeChannel(name: string): boolean {
+    const id = this.channelId(name);
+    if (id !== undefined) this.channelIds.delete(id);
+    return this.channels.remove(name);
+  }
+
   /** The number guests use for channel `name`. */
   channelId(name: string): number | undefined {
     for (const [id, n] of this.channelIds) if (n === name) return id;
@@ -498,12 +529,11 @@ export class Hypervisor {
       utilisation: this.lastUtilisation,
     };
     this.framesDone++;
-    if (this.checkpointEvery > 0 && this.framesDone % this.checkpointEvery === 0) this.onCheckpoint?.();
+    if (this.checkpointEvery > 0 && this.framesDone % this.checkpointEvery === 0) {
+      for (const p of this.parts.values()) if (p.state === 'running') this.checkpoint(p.name);
+    }
     this.events.emit('frame', report);
   }
-
-  /** @internal set by the snapshot module so health restores have a checkpoint to go back to. */
-  onCheckpoint: (() => void) | undefined = undefined;
 
   /** Bring a partition's clock up to the timeline (time never runs backwards for it). */
   private syncClock(p: Partition, at = this.time): void {
@@ -622,9 +652,10 @@ export class Hypervisor {
       if (p.state !== 'stopped' && p.lifecycle.can('stopped')) p.lifecycle.transition('stopped', 'health-stop', detail);
       return;
     }
-    if (action === 'restore' && this.checkpoints.has(p.name) && this.restoreCheckpoint !== undefined) {
-      this.restoreCheckpoint(p);
+    const saved = action === 'restore' ? this.checkpoints.get(p.name) : undefined;
+    if (saved !== undefined) {
       this.transitionRunning(p, 'health-restore', detail);
+      this.rewind(p, saved);
       return;
     }
     // 'restart', or 'restore' without a checkpoint: a cold restart.
@@ -640,8 +671,121 @@ export class Hypervisor {
     p.lifecycle.transition('running', reason, detail);
   }
 
-  /** @internal set by the snapshot module. */
-  restoreCheckpoint: ((p: Partition) => void) | undefined = undefined;
+  // ----- snapshots -----
+
+  /**
+   * Keep an in-memory checkpoint of a partition (what the health monitor's
+   * `restore` action and `checkpointEvery` use).
+   */
+  checkpoint(name: string): void {
+    this.checkpoints.set(name, capturePartition(this, this.require(name)));
+  }
+
+  /** Put a partition back to its checkpoint, in place. */
+  private rewind(p: Partition, s: PartitionSnapshot): void {
+    const stats = { ...p.stats };
+    p.vm.loadState(s.vm);
+    decodeRam(s.ram, p.vm.bus.ram);
+    p.vm.hart.flushDecodeCache();
+    p.recvDeadline = undefined;
+    // Counters describe the partition's life, not the checkpoint's.
+    Object.assign(p.stats, stats, { restarts: stats.restarts + 1 });
+    this.syncClock(p);
+  }
+
+  /** A partition's complete state as a versioned, checksummed CBOR document. */
+  async snapshot(name: string): Promise<Uint8Array> {
+    return encodeDocument(capturePartition(this, this.require(name)));
+  }
+
+  /**
+   * Create a partition from a snapshot; it lands `paused` (resume() it).
+   * Checks everything before it admits anything: a corrupt, truncated or
+   * wrong-version document, a name in use, missing shared windows or
+   * channels are typed errors and leave the hypervisor unchanged.
+   */
+  async restore(doc: Uint8Array, options: RestoreOptions = {}): Promise<Partition> {
+    const s = await decodePartitionSnapshot(doc);
+    return this.restoreDecoded(s, options.name ?? s.name, options.reason ?? 'restored', true, options.channels ?? []);
+  }
+
+  /** Restore `name`'s current state under a new name and identity, paused. */
+  async clone(name: string, newName: string): Promise<Partition> {
+    const s = capturePartition(this, this.require(name));
+    s.queued = {}; // messages waiting for the original stay with it
+    // A clone is a new partition: its counters start from zero.
+    const zero = { instructions: 0, windows: 0, overruns: 0, idle: 0, faults: 0, restarts: 0, memory: 0, consoleBytes: 0, consoleDropped: 0 };
+    s.stats = zero;
+    return this.restoreDecoded(s, newName, 'restored', false, []);
+  }
+
+  private restoreDecoded(s: PartitionSnapshot, name: string, reason: 'restored' | 'migrated', shift: boolean, channels: RestoreOptions['channels'] & object): Partition {
+    if (this.parts.has(name)) throw new PartitionError('PARTITION_EXISTS', `partition ${name} already exists`);
+    const grants = s.grants.map((g) => ({ window: g.window, partition: name, access: g.writable ? ('rw' as const) : ('ro' as const), address: g.address }));
+    for (const g of s.grants) {
+      if (this.partitioner.window(g.window) === undefined) {
+        throw new SnapshotError('SNAPSHOT_WINDOW_MISSING', `snapshot of ${s.name} is granted shared window ${g.window}, which does not exist here`);
+      }
+    }
+    const p = this.createPartition({ ...s.config, name }, { grants });
+    const added: string[] = [];
+    try {
+      for (const c of channels) {
+        this.addChannel(c);
+        added.push(c.name);
+      }
+      checkApplicable(this, s, name);
+      applyPartition(this, p, s, shift);
+      p.lifecycle.transition('paused', reason, `from snapshot of ${s.name}`);
+    } catch (e) {
+      for (const c of added) this.removeChannel(c);
+      this.parts.delete(name);
+      this.partitioner.release(name);
+      this.health.forget(name);
+      throw e;
+    }
+    return p;
+  }
+
+  /** The whole gateway: timeline, schedules, windows, channels and every partition. */
+  async snapshotGateway(): Promise<Uint8Array> {
+    return encodeDocument({ ...captureGateway(this), poolSize: this.pool.size });
+  }
+
+  /**
+   * Rebuild a gateway from snapshotGateway() on a fresh hypervisor: an exact
+   * continuation. Partitions that were running land paused unless
+   * `resume` is set.
+   */
+  static async restoreGateway(doc: Uint8Array, options: Partial<HypervisorOptions> & { resume?: boolean } = {}): Promise<Hypervisor> {
+    const g = await decodeGatewaySnapshot(doc);
+    const poolSize = options.poolSize ?? (g as unknown as { poolSize?: number }).poolSize;
+    if (typeof poolSize !== 'number') throw new ConfigError('HYPERVISOR_CONFIG', 'poolSize is missing (not in the snapshot, not in the options)');
+    const hv = new Hypervisor({ ...options, poolSize, timeBase: g.timeBase as TimeBase });
+    hv.time = g.timeline;
+    hv.framesDone = g.frames;
+    for (const w of g.windows) {
+      hv.partitioner.admit({ windows: [{ name: w.name, size: w.size, address: w.address ?? undefined }] });
+      hv.partitioner.window(w.name)!.region.bytes.set(w.bytes);
+    }
+    for (const s of g.partitions) {
+      const grants = s.grants.map((gr) => ({ window: gr.window, partition: s.name, access: gr.writable ? ('rw' as const) : ('ro' as const), address: gr.address }));
+      const p = hv.createPartition({ ...s.config, name: s.name }, { grants });
+      applyPartition(hv, p, s, false);
+      if (s.state !== 'created') p.lifecycle.transition(options.resume === true && s.state === 'running' ? 'running' : 'paused', 'restored');
+    }
+    for (const c of g.channels) {
+      hv.addChannel(c);
+      const ch = hv.channels.get(c.name)!;
+      if (ch.kind === 'queuing') for (const m of c.queued) ch.port.send(m);
+      else if (c.sample !== null) ch.port.load(c.sample as Parameters<typeof ch.port.load>[0]);
+    }
+    if (g.schedules.configs.length > 0) {
+      hv.setSchedules(g.schedules.configs, g.schedules.initial ?? undefined);
+      if (g.schedules.position !== null) hv.schedules!.seek(g.schedules.position);
+    }
+    return hv;
+  }
 
   // ----- stats -----
 

@@ -125,38 +125,51 @@ function write(vm: VirtualMachine, fd: number, buf: number, count: number): numb
   return count;
 }
 
-/** Current time of `clock` in mtime ticks, or -1 for an unknown clock. */
-function clockTicks(vm: VirtualMachine, clock: number): number {
+/**
+ * A clock as (seconds at tick 0, current ticks). Kept apart because
+ * REALTIME_EPOCH * MTIME_HZ is beyond 2^53 and would lose nanoseconds.
+ * Returns false for an unknown clock.
+ */
+function readClock(vm: VirtualMachine, clock: number, out: Float64Array): boolean {
   switch (clock) {
     case CLOCK_REALTIME:
     case CLOCK_REALTIME_COARSE:
-      return REALTIME_EPOCH * MTIME_HZ + vm.hart.mtime;
+      out[0] = REALTIME_EPOCH;
+      out[1] = vm.hart.mtime;
+      return true;
     case CLOCK_MONOTONIC:
     case CLOCK_MONOTONIC_RAW:
     case CLOCK_MONOTONIC_COARSE:
     case CLOCK_BOOTTIME:
-      return vm.hart.mtime;
+      out[0] = 0;
+      out[1] = vm.hart.mtime;
+      return true;
     case CLOCK_PROCESS_CPUTIME_ID:
     case CLOCK_THREAD_CPUTIME_ID:
       // CPU time: retired instructions at the nominal 100 MHz, excluding idle time.
-      return Math.floor(vm.hart.instret / 10);
+      out[0] = 0;
+      out[1] = Math.floor(vm.hart.instret / 10);
+      return true;
     default:
-      return -1;
+      return false;
   }
 }
 
+const clockScratch = new Float64Array(2);
+
 function clockGettime(vm: VirtualMachine, clock: number, tp: number): number {
-  const t = clockTicks(vm, clock);
-  if (t < 0) return -EINVAL;
+  const c = clockScratch;
+  if (!readClock(vm, clock, c)) return -EINVAL;
   if (!vm.bus.inRam(tp, 16)) return -EFAULT;
-  storeTimespec(vm.bus, tp, Math.floor(t / MTIME_HZ), (t % MTIME_HZ) * NS_PER_TICK);
+  const ticks = c[1]!;
+  storeTimespec(vm.bus, tp, c[0]! + Math.floor(ticks / MTIME_HZ), (ticks % MTIME_HZ) * NS_PER_TICK);
   return 0;
 }
 
 function clockNanosleep(vm: VirtualMachine, clock: number, flags: number, req: number, _rem: number): number {
   if (clock === CLOCK_PROCESS_CPUTIME_ID || clock === CLOCK_THREAD_CPUTIME_ID) return -EINVAL;
-  const now = clockTicks(vm, clock);
-  if (now < 0) return -EINVAL;
+  const c = clockScratch;
+  if (!readClock(vm, clock, c)) return -EINVAL;
   if (!vm.bus.inRam(req, 16)) return -EFAULT;
   const bus = vm.bus;
   const secLo = bus.load(req, 4);
@@ -164,10 +177,14 @@ function clockNanosleep(vm: VirtualMachine, clock: number, flags: number, req: n
   const nsLo = bus.load(req + 8, 4);
   const nsHi = bus.load(req + 12, 4);
   if (secHi < 0 || nsHi !== 0 || nsLo >= 1_000_000_000) return -EINVAL;
+  let sec = secHi * 0x1_0000_0000 + secLo;
+  // An absolute time is measured from the clock's own epoch.
+  if ((flags & TIMER_ABSTIME) !== 0) sec -= c[0]!;
   // Round up: sleeping shorter than asked is what POSIX forbids.
-  const ticks = (secHi * 0x1_0000_0000 + secLo) * MTIME_HZ + Math.ceil(nsLo / NS_PER_TICK);
-  const wakeOnClock = (flags & TIMER_ABSTIME) !== 0 ? ticks : now + ticks;
-  if (wakeOnClock > now) vm.sleepUntil(vm.hart.mtime + (wakeOnClock - now));
+  const ticks = sec * MTIME_HZ + Math.ceil(nsLo / NS_PER_TICK);
+  const now = vm.hart.mtime;
+  const wake = (flags & TIMER_ABSTIME) !== 0 ? ticks : now + ticks;
+  if (wake > now) vm.sleepUntil(wake);
   return 0;
 }
 

@@ -5,3 +5,5 @@ export { causeName, describeFault } from './fault.ts';
 export type { GuestFault } from './fault.ts';
 export { RANDOM_BYTES } from './stack.ts';
 export { VIRT_CLINT, VIRT_FINISHER, VIRT_RAM_BASE, VIRT_UART } from './virt.ts';
+export { VM_STATE_VERSION, checkVmState } from './state.ts';
+export type { HartState, VmState } from './state.ts';

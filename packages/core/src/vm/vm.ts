@@ -9,7 +9,12 @@
  * - `machine`: QEMU `virt`-compatible map (virt.ts), the image starts in
  *   M-mode at its entry with a0 = mhartid and a1 = 0. QEMU's boot ROM passes a
  *   device-tree address in a1 (and fw_dynamic info in a2); there is no device
- *   tree here, so firmware must not depend on one.
+ *   tree here, so firmware must not depend on one. QEMU `-bios none` jumps to
+ *   the start of RAM (0x8000_0000), not to e_entry, and runs a few boot-ROM
+ *   instructions first: for identical behaviour link the entry first at
+ *   0x8000_0000, and do not compare instruction counts with QEMU.
+ *   A finisher reset (0x7777) reboots: RAM is cleared and the image reloaded
+ *   (QEMU reloads the image but keeps the rest of RAM), counters restart at 0.
  *
  * `run(budget)` never throws because of what the guest does: exits, faults,
  * idling and sleeping are reasons in the result. Virtual time only moves with
@@ -25,7 +30,7 @@ import { Clint } from '../devices/clint.ts';
 import { Finisher } from '../devices/finisher.ts';
 import { Htif } from '../devices/htif.ts';
 import { Uart } from '../devices/uart.ts';
-import { ConfigError, ElfError } from '../errors.ts';
+import { ConfigError, ElfError, SnapshotError } from '../errors.ts';
 import { EF_RISCV_RVC, checkPlacement, loadImage, parseImage } from '../loader/elf.ts';
 import type { ElfImage, LoadOptions } from '../loader/elf.ts';
 import { Bus, PAGE_SIZE, PAGE_WATCH } from '../memory/bus.ts';
@@ -33,6 +38,8 @@ import { AppRuntime } from './app.ts';
 import { describeFault } from './fault.ts';
 import type { GuestFault } from './fault.ts';
 import { buildInitialStack } from './stack.ts';
+import { VM_STATE_VERSION, checkVmState } from './state.ts';
+import type { VmState } from './state.ts';
 import { VIRT_CLINT, VIRT_FINISHER, VIRT_RAM_BASE, VIRT_UART } from './virt.ts';
 
 export type Profile = 'app' | 'machine';
@@ -48,7 +55,7 @@ export interface VmOptions {
   ram?: Uint8Array;
   /** ELF32 RISC-V executable, or a flat binary with `entry`. */
   image: Uint8Array;
-  /** Flat binaries: entry address (required) and load address (default: entry). */
+  /** Flat binaries: entry address (required) and load address (default: entry). Ignored for an ELF image. */
   entry?: number;
   loadAddress?: number;
   /** mhartid; default 0. */
@@ -73,7 +80,7 @@ export type RunReason =
   | 'fault'
   /** Machine profile: wfi with nothing to do; `wakeAt` is the timer wake-up (mtime) or undefined for never. */
   | 'idle'
-  /** App profile: clock_nanosleep; `wakeAt` is the wake-up (mtime). */
+  /** App profile: clock_nanosleep; `wakeAt` is the wake-up (mtime), undefined for a sleep beyond the exact time range. */
   | 'sleep'
   /** A hypercall handler asked to give the CPU back. */
   | 'yield'
@@ -115,6 +122,8 @@ const CYCLES_PER_TICK = 10;
 /** hart.run() takes at most this many instructions per call (keeps its counters in int range). */
 const MAX_SLICE = 0x4000_0000;
 const CONSOLE_BUFFER = 4096;
+/** Idle skips never move the cycle count past this (2^52: integers stay exact with room to run). */
+const MAX_CYCLE = 2 ** 52;
 
 let hostChecked = false;
 function checkHost(): void {
@@ -170,6 +179,12 @@ export class VirtualMachine {
     if (isa !== 'rv32imac' && isa !== 'rv32ima') throw new ConfigError('VM_ISA', `isa ${JSON.stringify(isa)} is not 'rv32imac' or 'rv32ima'`);
     if (!(options.image instanceof Uint8Array)) throw new ConfigError('VM_IMAGE', 'image must be a Uint8Array');
     const ramSize = checkRamSize(options);
+    if (options.stdin !== undefined && !(options.stdin instanceof Uint8Array)) throw new ConfigError('VM_STDIN', 'stdin must be a Uint8Array');
+    for (const [what, list] of [['argv', options.argv], ['env', options.env]] as const) {
+      if (list !== undefined && (!Array.isArray(list) || !list.every((a) => typeof a === 'string'))) {
+        throw new ConfigError('VM_BAD_ARGS', `${what} must be an array of strings`);
+      }
+    }
     const hartId = options.hartId ?? 0;
     if (!Number.isInteger(hartId) || hartId < 0 || hartId > 0xffff_ffff) throw new ConfigError('VM_HART_ID', `hartId ${hartId} is not a 32-bit unsigned integer`);
     let stackSize = 0;
@@ -432,6 +447,101 @@ export class VirtualMachine {
     this.uart.push(bytes);
   }
 
+  /** Everything but RAM, as plain data (see state.ts). Call between run()s. */
+  saveState(): VmState {
+    const h = this.hart;
+    return {
+      version: VM_STATE_VERSION,
+      profile: this.profile,
+      isa: this.isa,
+      hart: {
+        x: Array.from(h.x),
+        pc: h.pc >>> 0,
+        priv: h.priv,
+        instret: h.instret,
+        cycle: h.cycle,
+        mtimecmp: h.mtimecmp === Infinity ? null : h.mtimecmp,
+        timeOffset: h.timeOffset,
+        mstatus: h.mstatus | 0,
+        mie: h.mie | 0,
+        mip: h.mip | 0,
+        mtvec: h.mtvec | 0,
+        mepc: h.mepc | 0,
+        mcause: h.mcause | 0,
+        mtval: h.mtval | 0,
+        mscratch: h.mscratch | 0,
+        mcounteren: h.mcounteren | 0,
+        mcountinhibit: h.mcountinhibit | 0,
+        counterState: Array.from(h.counterState),
+        reservationAddr: h.reservationAddr | 0,
+        reservationValid: h.reservationValid,
+      },
+      exitCode: this.exitCode ?? null,
+      fault: this.fault === undefined ? null : { ...this.fault },
+      waiting: this.waiting ?? null,
+      wakeAt: this.wakeAt ?? null,
+      idleCycles: this.idleCycles,
+      hypercalls: this.hypercallCount,
+      app: this.app === undefined ? null : { brkStart: this.app.brkStart, brkLimit: this.app.brkLimit, brk: this.app.brk, stdinPos: this.app.stdinPos },
+      uart: this.uart?.saveState() ?? null,
+      clint: this.clint?.saveState() ?? null,
+    };
+  }
+
+  /**
+   * Restore a state from saveState() (checked with checkVmState first; a
+   * state of another profile or isa is refused before anything changes).
+   * RAM is restored separately; flush the decode cache after writing it.
+   */
+  loadState(state: VmState): void {
+    const s = checkVmState(state);
+    if (s.profile !== this.profile || s.isa !== this.isa) {
+      throw new SnapshotError('SNAPSHOT_VM_MISMATCH', `state is for a ${s.profile}/${s.isa} VM, this one is ${this.profile}/${this.isa}`);
+    }
+    const h = this.hart;
+    const hs = s.hart;
+    h.x.set(hs.x);
+    h.x[0] = 0;
+    h.pc = hs.pc >>> 0;
+    h.priv = hs.priv;
+    h.instret = hs.instret;
+    h.cycle = hs.cycle;
+    h.mtimecmp = hs.mtimecmp === null ? Infinity : hs.mtimecmp;
+    h.timeOffset = hs.timeOffset;
+    h.mstatus = hs.mstatus;
+    h.mie = hs.mie;
+    h.mip = hs.mip;
+    h.mtvec = hs.mtvec;
+    h.mepc = hs.mepc;
+    h.mcause = hs.mcause;
+    h.mtval = hs.mtval;
+    h.mscratch = hs.mscratch;
+    h.mcounteren = hs.mcounteren;
+    h.mcountinhibit = hs.mcountinhibit;
+    h.counterState.set(hs.counterState);
+    h.reservationAddr = hs.reservationAddr;
+    h.reservationValid = hs.reservationValid;
+    this.exitCode = s.exitCode ?? undefined;
+    this.fault = s.fault === null ? undefined : { ...s.fault };
+    this.waiting = s.waiting ?? undefined;
+    this.wakeAt = s.wakeAt ?? undefined;
+    this.idleCycles = s.idleCycles;
+    this.hypercallCount = s.hypercalls;
+    this.resetPending = false;
+    this.haltPending = false;
+    if (s.app !== null) {
+      const app = new AppRuntime(s.app.brkStart, s.app.brkLimit, this.options.stdin ?? new Uint8Array(0));
+      app.brk = s.app.brk;
+      app.stdinPos = s.app.stdinPos;
+      this.app = app;
+    }
+    if (s.uart !== null) this.uart!.loadState(s.uart);
+    if (s.clint !== null) this.clint!.loadState(s.clint);
+    this.htif?.attach();
+    h.flushDecodeCache();
+    h.timerChanged();
+  }
+
   get stats(): VmStats {
     return { instructions: this.hart.instret, cycles: this.hart.cycle, idleCycles: this.idleCycles, hypercalls: this.hypercallCount };
   }
@@ -444,10 +554,18 @@ export class VirtualMachine {
     if (this.inHart) this.hart.requestStop();
   }
 
-  /** Suspend the guest until mtime reaches `mtime`; the current run() returns 'sleep'. */
+  /**
+   * Suspend the guest until mtime reaches `mtime`; the current run() returns
+   * 'sleep'. A wake-up past the float64-exact cycle range (~2.8 years of
+   * virtual time) is treated as never: wakeAt stays undefined.
+   */
   sleepUntil(mtime: number): void {
     this.waiting = 'sleep';
-    this.wakeAt = mtime;
+    this.wakeAt = this.reachable(mtime);
+  }
+
+  private reachable(mtime: number): number | undefined {
+    return (mtime - this.hart.timeOffset) * CYCLES_PER_TICK <= MAX_CYCLE ? mtime : undefined;
   }
 
   /** Deliver guest output, after any UART bytes still buffered. */
@@ -503,7 +621,7 @@ export class VirtualMachine {
     const hart = this.hart;
     if (this.uart !== undefined && this.uart.rxLength > 0) return false;
     this.waiting = 'idle';
-    this.wakeAt = (hart.mie & MIP_MTIP) !== 0 && hart.mtimecmp < Infinity ? hart.mtimecmp : undefined;
+    this.wakeAt = (hart.mie & MIP_MTIP) !== 0 ? this.reachable(hart.mtimecmp) : undefined;
     return true;
   }
 

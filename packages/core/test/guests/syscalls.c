@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "rvisor.h"
 
 extern char _end[];
@@ -84,6 +86,11 @@ int main(int argc, char **argv, char **envp)
   long ra = rv_hypercall4(RV_SYS_CLOCK_NANOSLEEP_TIME64, RV_CLOCK_MONOTONIC, RV_TIMER_ABSTIME, (long)&abs, 0);
   rv_clock_gettime(RV_CLOCK_MONOTONIC, &t3);
   printf("clock_nanosleep_time64 absolute: %ld, reached deadline: %s\n", ra, ns(&t3) >= ns(&abs) ? "yes" : "no");
+
+  /* the SDK's POSIX layer on the same calls */
+  fflush(stdout);
+  printf("posix write: %ld\n", (long)write(1, "via write()\n", 12));
+  printf("posix time() after 2020: %s, usleep: %d\n", time(NULL) > 1577836800 ? "yes" : "no", usleep(1500));
 
   printf("unknown syscall 0x7ff: %ld\n", rv_hypercall0(0x7ff));
   printf("exiting with 42\n");

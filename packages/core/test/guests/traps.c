@@ -82,6 +82,7 @@ int main(void)
   PROBE(at, "2: .half 0x6101");                   report("illegal c.addi16sp 0", 1);
   PROBE(at, "2: .half 0x8002");                   report("illegal c.jr x0", 1);
   PROBE(at, "2: .half 0x4002");                   report("illegal c.lwsp x0", 1);
+  PROBE(at, "2: c.ebreak");                       report("c.ebreak", 0);
 #endif
 
   /* ---- U-mode ---- */
