@@ -14,6 +14,7 @@ export default defineConfig({
     'schedule/index': 'src/schedule/index.ts',
     'partition/index': 'src/partition/index.ts',
     'snapshot/index': 'src/snapshot/index.ts',
+    'hypervisor/index': 'src/hypervisor/index.ts',
   },
   format: ['esm'],
   dts: true,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RemoteHypervisor } from '../src/adapters/node.ts';
 import { WORKER_TERMINATED } from '../src/adapters/_protocol.ts';
-import { ConfigError, PartitionError, RvisorError } from '../src/errors.ts';
+import { ConfigError, PartitionError, RvisorError, SnapshotError } from '../src/errors.ts';
 import { Hypervisor } from '../src/hypervisor/hypervisor.ts';
 import type { LifecycleEvent } from '../src/partition/lifecycle.ts';
 import { buildGuest, REPO_ROOT } from './_oracle.ts';
@@ -207,7 +207,7 @@ snap('clone and restore in a worker create paused partitions reported as plain d
     assert.is(back.state, 'paused');
     assert.equal((await remote.partitions()).map((p) => p.name), ['spin', 'twin', 'back']);
     const e = await rejection(remote.restore(doc.subarray(0, doc.length - 9)));
-    assert.is(e.name, 'SnapshotError');
+    assert.instance(e, SnapshotError);
   } finally {
     await remote.terminate();
   }

@@ -19,7 +19,14 @@ if (typeof proto.snapshot !== 'function') {
     const name = options.name ?? s.name;
     checkApplicable(this, s, name);
     const p = this.createPartition({ ...s.config, name });
-    applyPartition(this, p, s, true);
+    applyPartition(this, p, s, false);
+    // Keep mtime continuous on this timeline (cycles at 100 MHz; the timeline counts µs in real time).
+    const delta = (this.timeline - s.timeline) * (this.timeBase === 'microseconds' ? 100 : 1);
+    const ticks = Math.floor(delta / 10);
+    const hart = p.vm.hart;
+    hart.cycle += ticks * 10;
+    hart.timeOffset -= ticks;
+    hart.timerChanged();
     p.lifecycle.transition('paused', 'restored');
     return p;
   };

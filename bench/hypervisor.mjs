@@ -1,0 +1,132 @@
+// Hypervisor costs, each measured against an anchor from the same run:
+//   world switch  - a compute guest alone in 1M-instruction windows vs. the same
+//                   guest time-sliced with three others in 1k-instruction windows
+//   density       - 1,000 partitions of 64 KiB created and scheduled in one process:
+//                   host heap per partition beyond its RAM
+//   snapshot      - encode + decode of a partition snapshot, per MiB of RAM (all pages
+//                   non-zero, so nothing is elided)
+//   create        - createPartition() to the guest's first retired instruction
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fmt, root } from './harness.mjs';
+
+export const name = 'hypervisor';
+export const title = 'hypervisor: world switch, density, snapshot, start-up';
+export const columns = [
+  ['metric', 'metric'],
+  ['value', 'measured', (v, r) => `${fmt.fixed(r.digits ?? 2)(v)} ${r.unit}`],
+  ['goal', 'goal'],
+  ['ok', 'meets goal', (v) => (v ? 'yes' : 'NO')],
+];
+
+async function loadHypervisor() {
+  const entry = join(root, 'packages/core/dist/hypervisor/index.js');
+  try {
+    return await import(entry);
+  } catch (err) {
+    throw new Error(`cannot load ${entry} (${err.code ?? err.message}): run 'pnpm build' first`);
+  }
+}
+
+const image = (n) => readFileSync(join(root, n));
+
+/** Instructions per second of `guest` scheduled in windows of `window` among `others` spinners. */
+function switchRate(core, guestImage, spinImage, window, others, totalInstructions) {
+  const hv = new core.Hypervisor({ poolSize: 64 << 20 });
+  hv.createPartition({ name: 'g', image: guestImage, ramSize: 4 << 20, argv: ['guest', '1000000'] });
+  const windows = [{ partition: 'g', offset: 0, duration: window }];
+  for (let i = 0; i < others; i++) {
+    hv.createPartition({ name: `s${i}`, image: spinImage, ramSize: 128 << 10 });
+    windows.push({ partition: `s${i}`, offset: window * (i + 1), duration: window });
+  }
+  hv.setSchedules([{ name: 'm', majorFrame: window * (others + 1), windows }]);
+  for (const p of hv.partitions()) hv.start(p.name);
+  const frames = Math.ceil(totalInstructions / (window * (others + 1)));
+  hv.runFrames(Math.min(frames, 50)); // warm up
+  const t0 = performance.now();
+  hv.runFrames(frames);
+  const dt = performance.now() - t0;
+  let n = 0;
+  for (const p of hv.partitions()) n += p.stats.instructions;
+  return n / dt; // instructions per ms, all partitions together
+}
+
+export async function run({ log }) {
+  const core = await loadHypervisor();
+  const rows = [];
+  const tight = image('bench/guests/coremark.elf');
+  const spin = image('bench/guests/tight.elf');
+
+  // World switch: all partitions compute, so any loss is switching cost.
+  log('hypervisor: world switch');
+  const total = 40_000_000;
+  let alone = 0;
+  let sliced = 0;
+  for (let i = 0; i < 3; i++) {
+    alone = Math.max(alone, switchRate(core, tight, spin, 1_000_000, 0, total));
+    sliced = Math.max(sliced, switchRate(core, tight, spin, 1000, 3, total));
+  }
+  const overhead = (alone / sliced - 1) * 100;
+  rows.push({ metric: 'world switch overhead, 1k-instruction windows vs one partition alone', value: overhead, unit: '%', goal: '< 5 %', ok: overhead < 5, digits: 1 });
+
+  // Density.
+  log('hypervisor: density');
+  globalThis.gc?.();
+  const heap0 = process.memoryUsage();
+  const hv = new core.Hypervisor({ poolSize: 1000 * (64 << 10) + (1 << 20) });
+  const small = image('bench/partitions/tiny64k.elf');
+  const windows = [];
+  for (let i = 0; i < 1000; i++) {
+    hv.createPartition({ name: `p${i}`, image: small, profile: 'machine', ramSize: 64 << 10 });
+    windows.push({ partition: `p${i}`, offset: i * 1000, duration: 1000 });
+  }
+  hv.setSchedules([{ name: 'm', majorFrame: 1000 * 1000, windows }]);
+  for (const p of hv.partitions()) hv.start(p.name);
+  hv.runFrames(2);
+  globalThis.gc?.();
+  const heap1 = process.memoryUsage();
+  const poolBytes = hv.pool.size;
+  const perPartition = (heap1.heapUsed + heap1.arrayBuffers - heap0.heapUsed - heap0.arrayBuffers - poolBytes) / 1000;
+  rows.push({
+    metric: `density: host memory per 64 KiB partition beyond its RAM (1,000 partitions${globalThis.gc ? '' : ', no --expose-gc'})`,
+    value: perPartition / 1024,
+    unit: 'KiB',
+    goal: '< 16 KiB',
+    ok: perPartition < 16 * 1024,
+    digits: 1,
+  });
+
+  // Snapshot + restore per MiB.
+  log('hypervisor: snapshot');
+  const mib = 8;
+  const sh = new core.Hypervisor({ poolSize: 64 << 20 });
+  const sp = sh.createPartition({ name: 's', image: tight, ramSize: mib << 20, argv: ['guest', '1'] });
+  const ram = sp.vm.bus.ram;
+  for (let i = 0; i < ram.length; i += 4096) ram[i] = 1 + (i & 0x7f); // every page present
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const doc = await sh.snapshot('s');
+    const t = new core.Hypervisor({ poolSize: 64 << 20 });
+    await t.restore(doc);
+    best = Math.min(best, performance.now() - t0);
+  }
+  rows.push({ metric: `snapshot + restore of a ${mib} MiB partition, per MiB`, value: best / mib, unit: 'ms/MiB', goal: '< 5 ms/MiB', ok: best / mib < 5 });
+
+  // Create to first instruction.
+  log('hypervisor: create');
+  const ch = new core.Hypervisor({ poolSize: 64 << 20 });
+  let create = Infinity;
+  for (let i = 0; i < 50; i++) {
+    const t0 = performance.now();
+    const p = ch.createPartition({ name: `c${i}`, image: small, profile: 'machine', ramSize: 64 << 10 });
+    p.start();
+    p.vm.run(1);
+    const dt = performance.now() - t0;
+    if (p.vm.stats.instructions !== 1) throw new Error('the first instruction did not retire');
+    create = Math.min(create, dt);
+    ch.destroyPartition(`c${i}`);
+  }
+  rows.push({ metric: 'createPartition() to first guest instruction (64 KiB RAM)', value: create * 1000, unit: 'us', goal: '< 1000 us', ok: create < 1, digits: 0 });
+  return rows;
+}
