@@ -9,6 +9,10 @@ import { best, fmt, loadCore, readImage, root, runQemu, runRvisor } from './harn
 export const name = 'interpreter';
 export const title = 'rvisor interpreter vs qemu-riscv32 (app profile, rv32imac)';
 
+export const note = ({ runs, warmup }) =>
+  `Best of ${runs} runs each; rvisor in-process after ${warmup.toLocaleString('en-US')} warm-up instructions, ` +
+  'qemu-riscv32 as a whole process (start-up included).';
+
 export const columns = [
   ['guest', 'guest'],
   ['instructions', 'instructions', fmt.int],

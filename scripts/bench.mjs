@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // `pnpm bench`: runs the benchmark sections (bench/<section>.mjs) and prints one
 // table per section, or one JSON document with --json. A section exports
-// { name, title, columns, run(opts) -> rows }; a row whose `match` is false
+// { name, title, columns, run(opts) -> rows, note?(opts) }; a row whose `match` is false
 // (output differs from the oracle) makes the whole run fail.
 //
 //   pnpm bench [--json] [--runs N] [--warmup N] [--only guest,guest] [--section name,name]
 import { parseArgs } from 'node:util';
 import { environment, table } from '../bench/harness.mjs';
+import * as hypervisor from '../bench/hypervisor.mjs';
 import * as interpreter from '../bench/interpreter.mjs';
 
-/** In report order. Later tiers (a compiling engine) and hypervisor benchmarks add sections here. */
-const SECTIONS = [interpreter];
+/** In report order. A later tier (a compiling engine) adds its section here. */
+const SECTIONS = [interpreter, hypervisor];
 
 const { values } = parseArgs({
   options: {
@@ -67,10 +68,11 @@ for (const section of SECTIONS) {
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ environment: env, runs, warmup, sections: results }, null, 2)}\n`);
 } else {
-  process.stdout.write(`node ${env.node} (V8 ${env.v8}), ${env.qemu}, ${env.cpu} x${env.cores}; best of ${runs} runs after ${warmup} warm-up instructions\n`);
+  process.stdout.write(`node ${env.node} (V8 ${env.v8}), ${env.qemu}, ${env.cpu} x${env.cores}, ${env.date}\n`);
   for (const r of results) {
     const section = SECTIONS.find((s) => s.name === r.name);
-    process.stdout.write(`\n## ${r.title}\n\n${table(section.columns, r.rows)}\n`);
+    const note = section.note ? `${section.note({ runs, warmup })}\n\n` : '';
+    process.stdout.write(`\n## ${r.title}\n\n${note}${table(section.columns, r.rows)}\n`);
   }
 }
 if (mismatches > 0) {

@@ -5,9 +5,10 @@
 // registry or npm's cache), then checks each package from the outside:
 //   - the tarball holds README.md, every `exports`/`bin` target and no sources or tests;
 //   - every sub-path imports on Node, and its `types` resolve under `moduleResolution: nodenext`;
-//   - the README's quick start (first fenced block under a "Quick start" heading) runs on Node
-//     (and, for JavaScript, on Deno); a guest image it names is copied from the repository and
-//     its output is compared with the same image under qemu-riscv32 (the oracle).
+//   - the README's quick start (first fenced block under a "Quick start" heading, else the first
+//     fenced block) runs: JavaScript on Node and Deno, shell with the installed bins on PATH;
+//     a guest image it names is copied from the repository, and the first and last lines the
+//     image prints under QEMU (the oracle) must appear in the quick start's output.
 //
 //   node scripts/pack-test.mjs [package-dir-name...] [--no-build] [--keep]
 // Prints one line per check and uvu-style `Total:` / `Passed:` lines (scripts/test.mjs).
@@ -92,7 +93,11 @@ try {
       // cbor-extract 2.2.3 has no prebuilt binaries on this registry (see TOOLCHAIN.md).
       overrides: { 'cbor-extract': '2.2.2' },
     }, null, 2));
-    sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tarballs.values()], { cwd: app });
+    // Peer dependencies too, optional ones included: a quick start may use them (fleet's
+    // embedded broker needs aedes) and a user following it installs them.
+    const ours = new Set(packages.map((p) => p.pkg.name));
+    const peers = packages.flatMap((p) => Object.entries(p.pkg.peerDependencies ?? {})).filter(([n]) => !ours.has(n)).map(([n, r]) => `${n}@${r}`);
+    sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tarballs.values(), ...peers], { cwd: app });
     installed = true;
   });
 
@@ -115,7 +120,7 @@ try {
     const readme = join(app, 'node_modules', p.pkg.name, 'README.md');
     if (!existsSync(readme)) continue;
     const quick = quickStart(readFileSync(readme, 'utf8'));
-    check(`${p.pkg.name}: README quick start runs on Node${quick?.lang === 'js' ? ' and Deno' : ''} and matches qemu`, () => {
+    check(`${p.pkg.name}: README quick start runs (${quick?.lang === 'js' ? 'Node and Deno' : 'shell'}) and matches qemu`, () => {
       if (!quick) throw new Error('README has no fenced code block under a "Quick start" heading');
       const expected = copyImages(quick.code);
       const outputs = [];
@@ -128,7 +133,7 @@ try {
         outputs.push(['sh', sh('bash', ['-euo', 'pipefail', '-c', script], { cwd: app, env: { PATH: `${join(app, 'node_modules/.bin')}:${process.env.PATH}` } })]);
       }
       for (const [how, out] of outputs) {
-        for (const e of expected) if (!out.includes(e)) throw new Error(`${how}: output lacks the oracle's output ${JSON.stringify(e.slice(0, 200))}\ngot: ${out.slice(0, 1000)}`);
+        for (const e of expected) if (!out.includes(e)) throw new Error(`${how}: output lacks the oracle's line ${JSON.stringify(e.slice(0, 200))}\ngot: ${out.slice(0, 1000)}`);
       }
     });
   }
@@ -155,30 +160,39 @@ function targets(pkg) {
   return [...out].filter((f) => !f.includes('*'));
 }
 
-/** First fenced block after a heading containing "quick start". */
+/**
+ * The quick start: the first fenced block under a "Quick start" heading, else the README's
+ * first fenced block (STYLE.md: every package README starts with one).
+ */
 function quickStart(md) {
-  const m = /^#+ .*quick ?start.*$[\s\S]*?^```(\w*)\n([\s\S]*?)^```/im.exec(md);
+  const m = /^#+ .*quick ?start.*$[\s\S]*?^```(\w*)\n([\s\S]*?)^```/im.exec(md) ?? /^```(\w*)\n([\s\S]*?)^```/m.exec(md);
   if (!m) return null;
   return { lang: /^(js|javascript|mjs)$/.test(m[1]) ? 'js' : 'sh', code: m[2] };
 }
 
 /**
- * Copies every repository file the quick start names (`'examples/hello/hello.elf'`) into the
- * project at the same relative path; returns the output qemu-riscv32 gives for each image.
+ * Copies every repository file the quick start names (`examples/hello/hello.elf`, quoted or
+ * not) into the project at the same relative path, and returns for each ELF image the first
+ * and last line it prints under QEMU (qemu-riscv32, or qemu-system-riscv32 virt for images
+ * linked at 0x8000_0000). Only those two lines are compared: the lines between may depend on
+ * arguments the quick start passes.
  */
 function copyImages(code) {
   const expected = [];
-  for (const [, rel] of code.matchAll(/['"`]([\w./-]+\.(?:elf|bin))['"`]/g)) {
+  const names = new Set([...code.matchAll(/(?<![\w/.-])((?:[\w.-]+\/)*[\w.-]+\.(?:elf|bin))(?![\w/.-])/g)].map((m) => m[1]));
+  for (const rel of names) {
     const src = join(root, rel);
     if (!existsSync(src)) throw new Error(`the quick start names ${rel}, which is not in the repository`);
     mkdirSync(dirname(join(app, rel)), { recursive: true });
     copyFileSync(src, join(app, rel));
-    if (rel.endsWith('.elf')) {
-      const r = spawnSync('qemu-riscv32', [src], { encoding: 'utf8', timeout: 30_000 });
-      if (r.error) throw r.error;
-      if (r.stdout.trim()) expected.push(r.stdout);
-    }
+    if (!rel.endsWith('.elf')) continue;
+    const entry = readFileSync(src).readUInt32LE(24);
+    const r = entry >= 0x8000_0000
+      ? spawnSync('qemu-system-riscv32', ['-machine', 'virt', '-bios', 'none', '-kernel', src, '-display', 'none', '-serial', 'stdio', '-monitor', 'none'], { encoding: 'utf8', timeout: 30_000 })
+      : spawnSync('qemu-riscv32', [src], { encoding: 'utf8', timeout: 30_000 });
+    if (r.error) throw r.error;
+    const lines = r.stdout.replace(/\r\n/g, '\n').split('\n').filter((l) => l.trim());
+    if (lines.length) expected.push(lines[0], lines[lines.length - 1]);
   }
-  return expected;
+  return [...new Set(expected)];
 }
-

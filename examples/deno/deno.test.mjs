@@ -86,7 +86,7 @@ function expectedAverages() {
 }
 
 test('gateway.ts runs sensor -> filter -> logger partitions to completion on Deno', () => {
-  const r = sh(deno, ['run', '--allow-read', 'examples/deno/gateway.ts', '60']);
+  const r = sh(deno, ['run', '--allow-read', '--allow-env=CBOR_NATIVE_ACCELERATION_DISABLED', 'examples/deno/gateway.ts', '60']);
   assert.is(r.code, 0, r.err);
   assert.is(r.err, '');
   const logged = r.out.split('\n').filter((l) => l.startsWith('[logger]') && l.includes(' avg ')).map((l) => l.replace(/^.*(#\d+.*)$/, '$1'));

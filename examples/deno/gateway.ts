@@ -1,6 +1,7 @@
 // A three-partition gateway on Deno, from the built ESM of @rvisor/core (packages/core/dist):
 // sensor -> filter -> logger, linked by queuing channels, on a static cyclic schedule.
-//   deno run --allow-read examples/deno/gateway.ts [frames]
+//   deno run --allow-read --allow-env=CBOR_NATIVE_ACCELERATION_DISABLED examples/deno/gateway.ts [frames]
+// (dist/ imports cbor-x for snapshots; its npm build reads that one variable on start-up)
 // The guests are the prebuilt images of examples/gateway. `hv.run()` yields to Deno's event
 // loop between windows, so timers and I/O stay live while partitions run.
 // @ts-types="../../packages/core/dist/hypervisor/index.d.ts"

@@ -6,6 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { RvisorError } from '@rvisor/core/errors';
+import { agentCommand, AGENT_SUMMARY } from './commands/agent.ts';
+import { fleetCommand, FLEET_SUMMARY } from './commands/fleet.ts';
 import { runCommand, RUN_SUMMARY } from './commands/run.ts';
 import { EXIT_INTERNAL, EXIT_USAGE } from './exit-codes.ts';
 import { UsageError } from './usage.ts';
@@ -17,11 +19,14 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: { summary: RUN_SUMMARY, main: runCommand },
+  agent: { summary: AGENT_SUMMARY, main: agentCommand },
+  fleet: { summary: FLEET_SUMMARY, main: fleetCommand },
 };
 
 const HELP = `Usage: rvisor <command> [options]
 
-rvisor runs RISC-V (RV32IMAC) guest images on an interpreter written in TypeScript.
+rvisor runs RISC-V (RV32IMAC) guests on an interpreter written in TypeScript, alone or as
+partitions of the gateways of a fleet.
 
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join('\n')}

@@ -66,7 +66,7 @@ help('--help at top level lists the commands and exits 0', () => {
   const r = rvisor(['--help']);
   assert.is(r.status, 0);
   assert.match(r.stdout, /^Usage: rvisor <command>/);
-  assert.match(r.stdout, /\n {2}run {2,}/);
+  for (const command of ['run', 'agent', 'fleet']) assert.match(r.stdout, new RegExp(`\\n  ${command} {2,}\\S`));
   assert.is(r.stderr, '');
 });
 

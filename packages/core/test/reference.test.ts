@@ -1,6 +1,8 @@
 // Direct tests of the reference hart against values worked out by hand from
 // the RISC-V specs, so the model is trusted on its own before it is used as
-// the oracle for the fast hart (differential.test.ts).
+// the oracle for the fast hart (differential.test.ts). Where the toolchain is
+// installed, two outside oracles join in: GNU objdump for the expansion of
+// every 16-bit word, and qemu-riscv32 for whole programs (rv32imac, rv32ima).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RemoteHypervisor } from '../src/adapters/node.ts';
-import { WORKER_TERMINATED } from '../src/adapters/_protocol.ts';
+import { WORKER_FAILED, WORKER_TERMINATED } from '../src/adapters/_protocol.ts';
 import { ConfigError, PartitionError, RvisorError, SnapshotError } from '../src/errors.ts';
 import { Hypervisor } from '../src/hypervisor/hypervisor.ts';
 import type { LifecycleEvent } from '../src/partition/lifecycle.ts';
@@ -89,64 +89,58 @@ function thrown(fn: () => unknown): RvisorError {
 
 // ---------------------------------------------------------------------------
 
-const same = suite('worker mode runs the same hypervisor');
+type Gateway = Awaited<ReturnType<typeof runGateway>>;
 
-same('the gateway in a worker prints the same consoles, transitions and samples as in-process', async () => {
-  const local = await runGateway(new Hypervisor({ poolSize: 16 << 20 }));
-  const remote = await createWorkerHypervisor({ poolSize: 16 << 20 });
-  try {
-    const far = await runGateway(remote);
-    assert.ok(local.out.logger!.includes('avg'), 'the in-process gateway logged averages');
-    assert.equal(far.out, local.out);
-    assert.equal(far.transitions, local.transitions);
-    assert.equal(far.reports, local.reports);
-    assert.equal(far.latest, local.latest);
-  } finally {
-    await remote.terminate();
-  }
+// One worker (and one in-process oracle) for the suite: starting a worker from sources costs ~0.5 s.
+const same = suite<{ remote: RemoteHypervisor; local: Hypervisor; far: Gateway; near: Gateway }>('worker mode runs the same hypervisor');
+
+same.before(async (ctx) => {
+  ctx.local = new Hypervisor({ poolSize: 16 << 20 });
+  ctx.near = await runGateway(ctx.local);
+  ctx.remote = await createWorkerHypervisor({ poolSize: 16 << 20 });
+  ctx.far = await runGateway(ctx.remote);
 });
 
-same('stats and partitions() are plain copies of the worker hypervisor state', async () => {
-  const local = new Hypervisor({ poolSize: 16 << 20 });
-  await runGateway(local);
-  const remote = await createWorkerHypervisor({ poolSize: 16 << 20 });
-  try {
-    await runGateway(remote);
-    assert.equal(await remote.stats(), local.stats);
-    const parts = await remote.partitions();
-    assert.equal(parts.map((p) => [p.name, p.id, p.state, p.exitCode]), local.partitions().map((p) => [p.name, p.id, p.state, p.exitCode]));
-    assert.equal(parts.map((p) => p.stats), local.partitions().map((p) => p.stats));
-    assert.is(await remote.partition('nope'), undefined);
-  } finally {
-    await remote.terminate();
-  }
+same.after(async (ctx) => {
+  await ctx.remote?.terminate();
 });
 
-same('host channel messages cross in both directions and the caller keeps its buffer', async () => {
-  const remote = await createWorkerHypervisor({ poolSize: 1 << 20 });
-  try {
-    await remote.addChannel({ name: 'loop', kind: 'queuing', senders: ['@host'], receivers: ['@host'], maxMessageSize: 16, depth: 2 });
-    // A view into a larger buffer: only its own bytes may travel.
-    const backing = new Uint8Array(64).map((_, i) => i);
-    const msg = backing.subarray(8, 12);
-    assert.is(await remote.send('loop', msg), true);
-    assert.is(msg.length, 4, 'the caller buffer is not detached');
-    assert.is(backing.byteLength, 64);
-    const got = await remote.receive('loop');
-    assert.instance(got, Uint8Array);
-    assert.equal([...got!], [8, 9, 10, 11]);
-    assert.is(got!.buffer.byteLength, 4);
-    assert.is(await remote.receive('loop'), undefined);
-  } finally {
-    await remote.terminate();
-  }
+same('the gateway in a worker prints the same consoles, transitions and samples as in-process', ({ near, far }) => {
+  assert.ok(near.out.logger!.includes('avg'), 'the in-process gateway logged averages');
+  assert.equal(far.out, near.out);
+  assert.equal(far.transitions, near.transitions);
+  assert.equal(far.reports, near.reports);
+  assert.equal(far.latest, near.latest);
+});
+
+same('stats and partitions() are plain copies of the worker hypervisor state', async ({ remote, local }) => {
+  assert.equal(await remote.stats(), local.stats);
+  const parts = await remote.partitions();
+  assert.equal(parts.map((p) => [p.name, p.id, p.state, p.exitCode]), local.partitions().map((p) => [p.name, p.id, p.state, p.exitCode]));
+  assert.equal(parts.map((p) => p.stats), local.partitions().map((p) => p.stats));
+  assert.is(await remote.partition('nope'), undefined);
+});
+
+same('host channel messages cross in both directions and the caller keeps its buffer', async ({ remote }) => {
+  await remote.addChannel({ name: 'loop', kind: 'queuing', senders: ['@host'], receivers: ['@host'], maxMessageSize: 16, depth: 2 });
+  // A view into a larger buffer: only its own bytes may travel.
+  const backing = new Uint8Array(64).map((_, i) => i);
+  const msg = backing.subarray(8, 12);
+  assert.is(await remote.send('loop', msg), true);
+  assert.is(msg.length, 4, 'the caller buffer is not detached');
+  assert.is(backing.byteLength, 64);
+  const got = await remote.receive('loop');
+  assert.instance(got, Uint8Array);
+  assert.equal([...got!], [8, 9, 10, 11]);
+  assert.is(got!.buffer.byteLength, 4);
+  assert.is(await remote.receive('loop'), undefined);
 });
 
 same.run();
 
 // ---------------------------------------------------------------------------
 
-const snap = suite('worker mode snapshots');
+const snap = suite<{ remote: RemoteHypervisor; local: Hypervisor }>('worker mode snapshots');
 
 /** Console output per partition from now on. */
 function collect(hv: Hypervisor | RemoteHypervisor): Record<string, string> {
@@ -156,16 +150,31 @@ function collect(hv: Hypervisor | RemoteHypervisor): Record<string, string> {
   return out;
 }
 
-snap('a worker gives the same partition snapshot bytes as the in-process hypervisor', async () => {
-  const local = new Hypervisor({ poolSize: 16 << 20 });
-  await runGateway(local, 7);
-  const remote = await createWorkerHypervisor({ poolSize: 16 << 20 });
-  try {
-    await runGateway(remote, 7);
-    for (const n of ['sensor', 'filter', 'logger']) assert.equal(await remote.snapshot(n), await local.snapshot(n), n);
-  } finally {
-    await remote.terminate();
-  }
+snap.before(async (ctx) => {
+  ctx.local = new Hypervisor({ poolSize: 16 << 20 });
+  await runGateway(ctx.local, 7);
+  ctx.remote = await createWorkerHypervisor({ poolSize: 16 << 20 });
+  await runGateway(ctx.remote, 7);
+});
+
+snap.after(async (ctx) => {
+  await ctx.remote?.terminate();
+});
+
+snap('a worker gives the same partition snapshot bytes as the in-process hypervisor', async ({ remote, local }) => {
+  for (const n of ['sensor', 'filter', 'logger']) assert.equal(await remote.snapshot(n), await local.snapshot(n), n);
+});
+
+snap('clone and restore in a worker create paused partitions reported as plain data', async ({ remote }) => {
+  const doc = await remote.snapshot('logger');
+  const twin = await remote.clone('logger', 'twin');
+  assert.is(twin.name, 'twin');
+  assert.is(twin.state, 'paused');
+  const back = await remote.restore(doc, { name: 'back' });
+  assert.is(back.state, 'paused');
+  assert.equal((await remote.partitions()).map((p) => p.name), ['sensor', 'filter', 'logger', 'twin', 'back']);
+  const e = await rejection(remote.restore(doc.subarray(0, doc.length - 9)));
+  assert.instance(e, SnapshotError);
 });
 
 snap('a gateway snapshot taken in one worker continues in a new worker exactly as in-process', async () => {
@@ -194,60 +203,39 @@ snap('a gateway snapshot taken in one worker continues in a new worker exactly a
   }
 });
 
-snap('clone and restore in a worker create paused partitions reported as plain data', async () => {
-  const remote = await createWorkerHypervisor({ poolSize: 16 << 20 });
-  try {
-    await spinner(remote);
-    await remote.runFrames(2);
-    const doc = await remote.snapshot('spin');
-    const twin = await remote.clone('spin', 'twin');
-    assert.is(twin.name, 'twin');
-    assert.is(twin.state, 'paused');
-    const back = await remote.restore(doc, { name: 'back' });
-    assert.is(back.state, 'paused');
-    assert.equal((await remote.partitions()).map((p) => p.name), ['spin', 'twin', 'back']);
-    const e = await rejection(remote.restore(doc.subarray(0, doc.length - 9)));
-    assert.instance(e, SnapshotError);
-  } finally {
-    await remote.terminate();
-  }
-});
-
 snap.run();
 
 // ---------------------------------------------------------------------------
 
-const errors = suite('worker mode errors');
+const errors = suite<{ remote: RemoteHypervisor }>('worker mode errors');
 
-errors('a bad schedule rejects with the same ConfigError subclass and code as in-process', async () => {
+errors.before(async (ctx) => {
+  ctx.remote = await createWorkerHypervisor({ poolSize: 1 << 20 });
+  await ctx.remote.createPartition({ name: 'spin', image: spin, ramSize: 256 << 10 });
+});
+
+errors.after(async (ctx) => {
+  await ctx.remote?.terminate();
+});
+
+errors('a bad schedule rejects with the same ConfigError subclass and code as in-process', async ({ remote }) => {
   const bad = [{ name: 'x', majorFrame: 100, windows: [{ partition: 'spin', offset: 0, duration: 60 }, { partition: 'spin', offset: 50, duration: 50 }] }];
   const local = new Hypervisor({ poolSize: 1 << 20 });
   local.createPartition({ name: 'spin', image: spin, ramSize: 256 << 10 });
   const expected = thrown(() => local.setSchedules(bad));
-  const remote = await createWorkerHypervisor({ poolSize: 1 << 20 });
-  try {
-    await remote.createPartition({ name: 'spin', image: spin, ramSize: 256 << 10 });
-    const e = await rejection(remote.setSchedules(bad));
-    assert.instance(e, ConfigError);
-    assert.is(e.code, 'SCHEDULE_OVERLAP');
-    assert.is(e.code, expected.code);
-    assert.is(e.message, expected.message);
-    assert.is(e.name, 'ConfigError');
-  } finally {
-    await remote.terminate();
-  }
+  const e = await rejection(remote.setSchedules(bad));
+  assert.instance(e, ConfigError);
+  assert.is(e.code, 'SCHEDULE_OVERLAP');
+  assert.is(e.code, expected.code);
+  assert.is(e.message, expected.message);
+  assert.is(e.name, 'ConfigError');
 });
 
-errors('an operation on an unknown partition rejects with PartitionError, and the worker serves on', async () => {
-  const remote = await createWorkerHypervisor({ poolSize: 1 << 20 });
-  try {
-    const e = await rejection(remote.start('ghost'));
-    assert.instance(e, PartitionError);
-    assert.is(e.code, thrown(() => new Hypervisor({ poolSize: 1 << 20 }).start('ghost')).code);
-    assert.equal(await remote.partitions(), []);
-  } finally {
-    await remote.terminate();
-  }
+errors('an operation on an unknown partition rejects with PartitionError, and the worker serves on', async ({ remote }) => {
+  const e = await rejection(remote.start('ghost'));
+  assert.instance(e, PartitionError);
+  assert.is(e.code, thrown(() => new Hypervisor({ poolSize: 1 << 20 }).start('ghost')).code);
+  assert.equal((await remote.partitions()).map((p) => p.name), ['spin']);
 });
 
 errors('bad hypervisor options reject createWorkerHypervisor with the constructor error', async () => {
@@ -257,66 +245,77 @@ errors('bad hypervisor options reject createWorkerHypervisor with the constructo
   assert.is(e.code, expected.code);
 });
 
+errors('a worker that cannot start rejects createWorkerHypervisor with WORKER_FAILED', async () => {
+  const e = await rejection(createWorkerHypervisor({ poolSize: 1 << 20 }, { workerUrl: new URL('./no-such-worker.js', import.meta.url) }));
+  assert.is(e.code, WORKER_FAILED);
+});
+
 errors.run();
 
 // ---------------------------------------------------------------------------
 
-const loop = suite('worker mode keeps the caller responsive');
+const loop = suite<{ remote: RemoteHypervisor }>('worker mode keeps the caller responsive');
 
-loop('a timer keeps firing on the main thread while the worker runs frames synchronously', async () => {
-  // Size the run from the in-process speed: about 400 ms of interpreting.
-  const local = new Hypervisor({ poolSize: 1 << 20 });
-  await spinner(local);
-  let t = performance.now();
-  local.runFrames(5);
-  const perFrame = (performance.now() - t) / 5;
-  const frames = Math.max(5, Math.ceil(400 / perFrame));
-
-  const remote = await createWorkerHypervisor({ poolSize: 1 << 20 });
-  try {
-    await spinner(remote);
-    let ticks = 0;
-    let last = performance.now();
-    let maxGap = 0;
-    const timer = setInterval(() => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - last);
-      last = now;
-      ticks++;
-    }, 5);
-    t = performance.now();
-    await remote.runFrames(frames);
-    const took = performance.now() - t;
-    clearInterval(timer);
-    assert.is((await remote.stats()).frames, frames);
-    // In-process, runFrames would hold the thread for all of `took` and the timer would not fire at all.
-    assert.ok(took > 100, `the worker run lasted ${took.toFixed(0)} ms`);
-    assert.ok(ticks >= 5, `${ticks} ticks in ${took.toFixed(0)} ms`);
-    assert.ok(maxGap < took / 2, `longest gap between ticks ${maxGap.toFixed(0)} ms of a ${took.toFixed(0)} ms run`);
-  } finally {
-    await remote.terminate();
-  }
+loop.before(async (ctx) => {
+  ctx.remote = await createWorkerHypervisor({ poolSize: 1 << 20 });
+  await spinner(ctx.remote);
 });
 
-loop('halt() ends an open-ended run() and calls are served while it runs', async () => {
-  const remote = await createWorkerHypervisor({ poolSize: 1 << 20 });
+loop.after(async (ctx) => {
+  await ctx.remote?.terminate();
+});
+
+loop('a timer keeps firing on the main thread while the worker runs frames synchronously', async ({ remote }) => {
+  let ticks = 0;
+  let last = performance.now();
+  let maxGap = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    ticks++;
+  }, 5);
+  // Double the run until one synchronous runFrames() call lasts at least 200 ms.
+  let took = 0;
+  let frames = 0;
   try {
-    await spinner(remote);
-    let frames = 0;
-    remote.events.on('frame', () => frames++);
+    for (let n = 4; took < 200 && n <= 4096; n *= 2) {
+      ticks = 0;
+      maxGap = 0;
+      last = performance.now();
+      const t = performance.now();
+      await remote.runFrames(n);
+      took = performance.now() - t;
+      frames += n;
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  assert.is((await remote.stats()).frames, frames);
+  // In-process, runFrames would hold the thread for all of `took` and the timer would not fire at all.
+  assert.ok(took >= 200, `the worker run lasted ${took.toFixed(0)} ms`);
+  assert.ok(ticks >= 5, `${ticks} ticks in ${took.toFixed(0)} ms`);
+  assert.ok(maxGap < took / 2, `longest gap between ticks ${maxGap.toFixed(0)} ms of a ${took.toFixed(0)} ms run`);
+});
+
+loop('halt() ends an open-ended run() and calls are served while it runs', async ({ remote }) => {
+  const base = (await remote.stats()).frames;
+  let frames = 0;
+  const off = remote.events.on('frame', () => frames++);
+  try {
     const running = remote.run();
     while (frames < 3) await new Promise((r) => setTimeout(r, 5));
     const mid = await remote.stats();
-    assert.ok(mid.frames >= 3);
+    assert.ok(mid.frames >= base + 3);
     await remote.halt();
     await running;
     const end = await remote.stats();
     assert.ok(end.frames >= mid.frames);
-    assert.is(end.frames, frames, 'every frame event arrived before run() resolved');
+    assert.is(end.frames, base + frames, 'every frame event arrived before run() resolved');
     await remote.run({ frames: 2 });
     assert.is((await remote.stats()).frames, end.frames + 2);
   } finally {
-    await remote.terminate();
+    off();
   }
 });
 

@@ -1,5 +1,5 @@
-import { RvisorError } from '@rvisor/core/errors';
-import { Hypervisor, type Partition } from '@rvisor/core/hypervisor';
+import { Hypervisor, type Clock, type Partition } from '@rvisor/core/hypervisor';
+import { decodeDocument } from '@rvisor/core/snapshot';
 import type { DeploySpec, GatewayHost, HostEvent } from './host.ts';
 import { FLEET_BAD_STATE, FLEET_EXISTS, FLEET_NO_ROOM, FLEET_NOT_FOUND, fleetError } from './protocol/errors.ts';
 import type { Capabilities, PartitionReport, SchedulePlan, WindowSpec } from './protocol/schema.ts';
@@ -44,14 +44,14 @@ export interface HypervisorHostOptions {
   onError?: (err: unknown) => void;
 }
 
-/** The API the lead is adding to core's Hypervisor (typed here until it lands everywhere). */
-interface SnapshotApi {
-  snapshot(name: string): Promise<Uint8Array>;
-  restore(doc: Uint8Array, options?: { name?: string }): Promise<Partition>;
-}
-
 const SCHEDULE = 'fleet';
+/** core's nominal clock: 100 MHz, mtime at 10 MHz (10 cycles per tick). */
+const CYCLES_PER_US = 100;
 
+/**
+ * A GatewayHost over one core Hypervisor (PROTOCOL.md §6.5). Its operations
+ * are meant to be called one at a time, as the Agent does.
+ */
 export class HypervisorHost implements GatewayHost {
   readonly hv: Hypervisor;
   readonly maxPartitions: number;
@@ -66,10 +66,12 @@ export class HypervisorHost implements GatewayHost {
   #majorFrame: number;
   #loop: Promise<void> | undefined;
   #closed = false;
+  /** Timers the hypervisor is sleeping on (real time), so a halt need not wait for the next window. */
+  readonly #sleeping = new Map<unknown, () => void>();
 
   constructor(options: HypervisorHostOptions = {}) {
     this.#opts = options;
-    this.hv = options.hypervisor ?? new Hypervisor({ poolSize: options.poolSize ?? 64 << 20, timeBase: options.timeBase ?? 'microseconds' });
+    this.hv = options.hypervisor ?? new Hypervisor({ poolSize: options.poolSize ?? 64 << 20, timeBase: options.timeBase ?? 'microseconds', clock: this.#clock() });
     this.maxPartitions = options.maxPartitions ?? 16;
     this.#majorFrame = options.majorFrame ?? 10_000;
     const ev = this.hv.events;
@@ -173,25 +175,33 @@ export class HypervisorHost implements GatewayHost {
   async snapshot(name: string): Promise<Uint8Array> {
     const p = this.#require(name);
     if (p.state === 'running') throw fleetError(FLEET_BAD_STATE, `partition ${name} is running; pause it before a snapshot`);
-    return this.#api().snapshot(name);
+    return this.hv.snapshot(name);
   }
 
   async restore(name: string, doc: Uint8Array): Promise<void> {
     const old = this.hv.partition(name);
     if (old?.state === 'running') throw fleetError(FLEET_BAD_STATE, `partition ${name} is running; cannot restore over it`);
     if (!old && this.hv.partitions().length >= this.maxPartitions) throw fleetError(FLEET_NO_ROOM, `gateway already hosts ${this.maxPartitions} partitions`);
-    const api = this.#api();
-    // Replacing: keep the old one as a snapshot, so a failed restore can put it back.
-    const backup = old ? await api.snapshot(name) : undefined;
-    const oldDigest = this.#digests.get(name);
+    const hv = this.hv;
+    // A corrupt, truncated or foreign document fails here, before anything is touched.
+    await decodeDocument(doc);
+    // Replacing: keep the old one as a snapshot, so a failed restore can put it back
+    // (as it was, except that `created` and `faulted` come back `paused`).
+    const backup = old ? await hv.snapshot(name) : undefined;
+    const putBack = async (): Promise<void> => {
+      if (!backup) return;
+      await hv.restore(backup, { name });
+      if (old!.state === 'stopped') hv.stop(name);
+    };
     this.#muted.add(name);
     try {
       if (old) this.hv.destroyPartition(name);
       let p: Partition;
       try {
-        p = await api.restore(doc, { name });
+        p = await hv.restore(doc, { name });
+        this.#noFutureClock(p);
       } catch (err) {
-        if (backup) await api.restore(backup, { name });
+        await putBack();
         throw err;
       }
       try {
@@ -199,13 +209,12 @@ export class HypervisorHost implements GatewayHost {
         this.#digests.set(name, await sha256Hex(p.config.image));
       } catch (err) {
         this.hv.destroyPartition(name);
-        if (backup) await api.restore(backup, { name });
+        await putBack();
         throw err;
       }
     } finally {
       this.#muted.delete(name);
     }
-    if (!this.#digests.has(name) && oldDigest) this.#digests.set(name, oldDigest);
     this.#emit({ type: 'state', name, state: 'paused' });
   }
 
@@ -251,7 +260,7 @@ export class HypervisorHost implements GatewayHost {
         this.hv.setSchedules([{ name: SCHEDULE, majorFrame, windows }], SCHEDULE);
         // A new schedule set walks from time 0; place it so its next frame starts
         // at or after the timeline's present, or time would run backwards.
-        if (T > 0) {
+        if (T < 0) {
           const frames = Math.ceil(T / majorFrame);
           this.hv.schedule!.seek({ schedule: SCHEDULE, pending: null, frame: Math.max(0, before?.frame ?? 0), window: windows.length - 1, frameStart: (frames - 1) * majorFrame });
         }
@@ -278,8 +287,34 @@ export class HypervisorHost implements GatewayHost {
     const loop = this.#loop;
     if (!loop) return;
     this.hv.halt();
+    // Cut the wait for the next window short: a reconfiguration (deploy,
+    // destroy, migrate-in) would otherwise wait up to a major frame.
+    for (const [h, fn] of this.#sleeping) {
+      clearTimeout(h as ReturnType<typeof setTimeout>);
+      this.#sleeping.delete(h);
+      fn();
+    }
     await loop;
     this.#loop = undefined;
+  }
+
+  /** The system clock, with the hypervisor's pending sleeps kept where #halt can end them. */
+  #clock(): Clock {
+    return {
+      now: () => performance.now(),
+      setTimeout: (fn, ms) => {
+        const h: ReturnType<typeof setTimeout> = setTimeout(() => {
+          this.#sleeping.delete(h);
+          fn();
+        }, ms);
+        this.#sleeping.set(h, fn);
+        return h;
+      },
+      clearTimeout: (h) => {
+        this.#sleeping.delete(h);
+        clearTimeout(h as ReturnType<typeof setTimeout>);
+      },
+    };
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -290,12 +325,23 @@ export class HypervisorHost implements GatewayHost {
     return p;
   }
 
-  #api(): SnapshotApi {
-    const api = this.hv as unknown as Partial<SnapshotApi>;
-    if (typeof api.snapshot !== 'function' || typeof api.restore !== 'function') {
-      throw new RvisorError('FLEET_HOST_ERROR', 'this @rvisor/core has no Hypervisor.snapshot/restore');
-    }
-    return api as SnapshotApi;
+  /**
+   * In real time a partition's clock must not be ahead of this gateway's
+   * timeline: core would hold it (its sleeps would not end) until the
+   * timeline caught up, e.g. after moving from a gateway that has been up
+   * longer. Shift it back by whole mtime ticks, compensated in the time
+   * offset, so the guest's own time stays continuous. A no-op when the
+   * restore already placed it on this timeline.
+   */
+  #noFutureClock(p: Partition): void {
+    if (this.hv.timeBase !== 'microseconds') return;
+    const hart = p.vm.hart;
+    const ahead = hart.cycle - this.hv.timeline * CYCLES_PER_US;
+    if (ahead <= 0) return;
+    const ticks = Math.floor(ahead / 10);
+    hart.cycle -= ticks * 10;
+    hart.timeOffset += ticks;
+    hart.timerChanged();
   }
 
   #emit(e: HostEvent): void {

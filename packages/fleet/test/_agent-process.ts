@@ -4,7 +4,6 @@
  * { ready: session } to the parent once its birth is published; a test ends it
  * with SIGKILL (no DISCONNECT: the broker publishes its will) or a 'stop' message.
  */
-import './_core-shim.ts';
 import { Agent } from '../src/agent.ts';
 import { HypervisorHost } from '../src/hypervisor-host.ts';
 

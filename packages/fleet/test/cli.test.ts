@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import './_core-shim.ts';
 import { HypervisorHost } from '../src/hypervisor-host.ts';
 import { startMosquitto, uniqueFleet, until } from './_brokers.ts';
 
@@ -16,7 +15,6 @@ import { startMosquitto, uniqueFleet, until } from './_brokers.ts';
  */
 
 const entry = fileURLToPath(new URL('./_cli-entry.ts', import.meta.url));
-const shim = fileURLToPath(new URL('./_core-shim.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const COUNTER = `${root}examples/fleet-demo/counter.elf`;
 const tmp = mkdtempSync(join(tmpdir(), 'rvisor-fleet-cli-'));
@@ -27,7 +25,7 @@ const base = ['--broker', broker.url, '--fleet', fleet];
 interface Run { code: number | null; out: string; err: string }
 function cli(args: string[], options: { timeoutMs?: number; onErr?: (text: string) => void } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import=tsx', '--import', shim, entry, ...args], { cwd: join(root, 'packages/fleet'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import=tsx', entry, ...args], { cwd: join(root, 'packages/fleet'), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
@@ -79,7 +77,7 @@ e2e('keygen, agent with --trusted-key, ls, deploy, logs, pause, snapshot, resume
   assert.ok(existsSync(`${keys}.key`) && readFileSync(`${keys}.pub`).length === 32);
   const signed = [...base, '--key', `${keys}.key`];
 
-  agent = spawn(process.execPath, ['--import=tsx', '--import', shim, entry, 'agent', ...base, '--gw', 'gw-1', '--pool', '4M', '--trusted-key', `${keys}.pub`], {
+  agent = spawn(process.execPath, ['--import=tsx', entry, 'agent', ...base, '--gw', 'gw-1', '--pool', '4M', '--trusted-key', `${keys}.pub`], {
     cwd: join(root, 'packages/fleet'), stdio: ['ignore', 'ignore', 'pipe'],
   });
   agent.stderr!.on('data', (d) => { agentErr += d; });

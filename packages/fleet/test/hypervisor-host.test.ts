@@ -1,4 +1,3 @@
-import './_core-shim.ts';
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -7,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Agent } from '../src/agent.ts';
 import { Controller, type ControllerEvent } from '../src/controller.ts';
-import { HypervisorHost } from '../src/hypervisor-host.ts';
+import { HypervisorHost, planWindows } from '../src/hypervisor-host.ts';
 import type { HostEvent } from '../src/host.ts';
 import { decodeAs, encodeMessage } from '../src/protocol/codec.ts';
 import { SCHEMA_VERSION, type CommandMsg, type ReplyMsg } from '../src/protocol/schema.ts';
@@ -74,6 +73,78 @@ async function closeGateway(g: Gateway): Promise<void> {
   await g.host.close();
 }
 const counterDeploy = (name: string, start: boolean) => ({ name, image: COUNTER, profile: 'app' as const, isa: 'rv32imac' as const, ramSize: RAM, start });
+
+// ---------------------------------------------------------------------------
+const plan = suite('HypervisorHost: the fleet schedule');
+plan('free time is split evenly between partitions without windows; explicit windows stay as given', () => {
+  const w = planWindows(['b', 'a', 'x'], new Map([['x', [{ offset: 2000, duration: 1000 }]]]), 10_000, 500);
+  assert.equal(w, [
+    { partition: 'x', offset: 2000, duration: 1000 },
+    { partition: 'a', offset: 0, duration: 2000 }, { partition: 'a', offset: 3000, duration: 2500 },
+    { partition: 'b', offset: 5500, duration: 4500 },
+  ]);
+  assert.throws(() => planWindows(['a', 'b', 'c'], new Map(), 1000, 500), (e: Error & { code?: string }) => e.code === 'FLEET_NO_ROOM');
+});
+
+plan('a deploy whose windows collide is refused with core\'s code and leaves no trace; a valid plan keeps the guest running on the same timeline', async () => {
+  const host = new HypervisorHost({ poolSize: 2 << 20 });
+  const seen: HostEvent[] = [];
+  host.onEvent((e) => seen.push(e));
+  try {
+    await host.deploy({ name: 'a', image: COUNTER, profile: 'app', isa: 'rv32imac', ramSize: RAM, windows: [{ offset: 0, duration: 4000 }] });
+    await host.start('a');
+    const free = host.capabilities().poolFreeBytes;
+    await host.deploy({ name: 'b', image: COUNTER, profile: 'app', isa: 'rv32imac', ramSize: RAM, windows: [{ offset: 3000, duration: 2000 }] })
+      .then(() => assert.unreachable('overlap accepted'), (e) => assert.is(e.code, 'SCHEDULE_OVERLAP'));
+    await host.deploy({ name: 'b', image: new Uint8Array(64), profile: 'app', isa: 'rv32imac', ramSize: RAM })
+      .then(() => assert.unreachable('junk image accepted'), (e) => assert.match(e.code, /^ELF_/));
+    assert.equal(host.partitions().map((p) => p.name), ['a']);
+    assert.is(host.capabilities().poolFreeBytes, free);
+    assert.is(seen.filter((e) => e.type === 'state' && e.name === 'b').length, 0, 'no events from refused deploys');
+    await host.updateSchedule({ majorFrame: 5000, windows: [{ partition: 'nope', offset: 0, duration: 100 }] })
+      .then(() => assert.unreachable(), (e) => assert.is(e.code, 'FLEET_NOT_FOUND'));
+    await sleep(120);
+    const text = () => seen.filter((e) => e.type === 'console').map((e) => new TextDecoder().decode((e as { data: Uint8Array }).data)).join('');
+    const before = text().split('\n').length;
+    const t0 = host.hv.timeline;
+    await host.updateSchedule({ majorFrame: 5000, windows: [{ partition: 'a', offset: 1000, duration: 1000 }] });
+    assert.is(host.hv.schedule!.current.majorFrame, 5000);
+    await sleep(200);
+    assert.ok(host.hv.timeline > t0, 'time went on, not back');
+    const lines = text().split('\n').filter(Boolean);
+    assert.ok(lines.length > before, 'still ticking after the new plan');
+    lines.forEach((l, i) => assert.is(tickOf(l), i));
+  } finally {
+    await host.close();
+  }
+});
+
+plan('restore over a paused partition with a corrupt document changes nothing; with a good one it replaces it', async () => {
+  const host = new HypervisorHost({ poolSize: 2 << 20 });
+  try {
+    await host.deploy({ name: 'a', image: COUNTER, profile: 'app', isa: 'rv32imac', ramSize: RAM });
+    await host.start('a');
+    await sleep(150);
+    await host.pause('a');
+    const doc = await host.snapshot('a');
+    const before = host.partitions();
+    const bad = doc.slice();
+    bad[bad.length >> 1]! ^= 0xff;
+    await host.restore('a', bad).then(() => assert.unreachable(), (e) => assert.match(e.code, /^SNAPSHOT_/));
+    assert.equal(host.partitions(), before);
+    await host.resume('a');
+    await sleep(100);
+    await host.pause('a');
+    await host.restore('a', doc);
+    assert.is(host.partitions()[0]!.state, 'paused');
+    assert.is(host.partitions()[0]!.instructions, before[0]!.instructions, 'back to the snapshot\'s counters');
+    await host.restore('b', doc);
+    assert.equal(host.partitions().map((p) => p.name).sort(), ['a', 'b']);
+  } finally {
+    await host.close();
+  }
+});
+plan.run();
 
 // ---------------------------------------------------------------------------
 const roundTrip = suite('real hypervisor: deploy, start, pause, resume, stop and destroy round trip');

@@ -270,7 +270,7 @@ async function loadSigner(path: string, importSigner: ImportSigner, keyIdOf: Key
   const pkcs8 = readBinary(path);
   let pub: Uint8Array;
   try {
-    const key = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, true, ['sign']);
+    const key = await crypto.subtle.importKey('pkcs8', pkcs8 as Uint8Array<ArrayBuffer>, { name: 'Ed25519' }, true, ['sign']);
     const jwk = await crypto.subtle.exportKey('jwk', key);
     pub = new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
   } catch {

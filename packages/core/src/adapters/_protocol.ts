@@ -106,6 +106,12 @@ export interface InitRequest {
   options: WorkerHypervisorOptions | WorkerRestoreOptions;
   /** Build the hypervisor with Hypervisor.restoreGateway(gateway, options) instead of the constructor. */
   gateway?: Uint8Array;
+  /**
+   * Shared flag the caller sets before terminating: the worker checks it
+   * after every major frame and closes itself. Deno's terminate() cannot
+   * interrupt a worker busy in runFrames(); a shared word reaches it.
+   */
+  stop?: Int32Array;
   /** Event types to forward; the others are never posted. */
   events: ReadonlyArray<EventType>;
 }
@@ -129,6 +135,8 @@ export type Response =
 export interface MessagePortLike {
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
   onMessage(listener: (message: unknown) => void): void;
+  /** Worker side: end this worker from inside (a Web Worker's `close()`). */
+  close?(): void;
 }
 
 // ----- errors -----

@@ -49,6 +49,10 @@ export class RemoteHypervisor {
   private readonly endpoint: WorkerEndpoint;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Raised by terminate() for a worker that is busy in a synchronous run (see InitRequest.stop). */
+  private readonly stopFlag: Int32Array | undefined =
+    // Browsers hide SharedArrayBuffer from pages that are not cross-origin isolated; their terminate() needs no help.
+    typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
   /** Set once the worker is gone; every later call rejects with it. */
   private closed: RvisorError | undefined;
 
@@ -62,7 +66,7 @@ export class RemoteHypervisor {
   /** @internal build the worker's Hypervisor; rejects with its ConfigError on bad options. */
   init(options: WorkerHypervisorOptions | WorkerRestoreOptions, remote: RemoteOptions = {}): Promise<void> {
     const events = remote.events ?? EVENT_TYPES;
-    const init: Request = { t: 'init', version: WORKER_PROTOCOL_VERSION, options, events };
+    const init: Request = { t: 'init', version: WORKER_PROTOCOL_VERSION, options, events, stop: this.stopFlag };
     if (remote.gateway !== undefined) {
       init.gateway = remote.gateway;
       init.options = { ...options, resume: remote.resume };
@@ -82,6 +86,7 @@ export class RemoteHypervisor {
   async terminate(): Promise<void> {
     if (this.closed?.code === WORKER_TERMINATED) return;
     this.close(new RvisorError(WORKER_TERMINATED, 'the hypervisor worker was terminated'));
+    if (this.stopFlag !== undefined) Atomics.store(this.stopFlag, 0, 1);
     await this.endpoint.terminate();
   }
 

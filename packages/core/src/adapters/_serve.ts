@@ -80,6 +80,13 @@ export function serve(port: MessagePortLike): void {
         ? new Hypervisor(m.options as WorkerHypervisorOptions)
         : await Hypervisor.restoreGateway(m.gateway, m.options);
       for (const type of m.events) created.events.on(type, (payload) => post({ t: 'event', type, payload }));
+      const stop = m.stop;
+      if (stop !== undefined && port.close !== undefined) {
+        const close = port.close;
+        created.events.on('frame', () => {
+          if (Atomics.load(stop, 0) !== 0) close();
+        });
+      }
       hv = created;
     } finally {
       initialising = false;

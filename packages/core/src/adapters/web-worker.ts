@@ -8,8 +8,10 @@ import { serve } from './_serve.ts';
 const scope = globalThis as unknown as {
   postMessage(message: unknown, transfer: ArrayBuffer[]): void;
   addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
+  close(): void;
 };
 serve({
   postMessage: (m, transfer) => scope.postMessage(m, transfer ?? []),
   onMessage: (l) => scope.addEventListener('message', (e) => l(e.data)),
+  close: () => scope.close(),
 });
