@@ -48,6 +48,11 @@ const packages = readdirSync(join(root, 'packages'))
   .filter((d) => existsSync(join(root, 'packages', d, 'package.json')))
   .map((d) => ({ dir: join(root, 'packages', d), name: d, pkg: JSON.parse(readFileSync(join(root, 'packages', d, 'package.json'), 'utf8')) }))
   .filter((p) => p.pkg.private !== true && (wanted.length === 0 || wanted.includes(p.name)));
+// Build dependencies first (core, then fleet, then cli): tsup's declaration build of a
+// package reads the declarations of the workspace packages it imports.
+const internalDeps = (p) => Object.keys({ ...p.pkg.dependencies, ...p.pkg.peerDependencies }).filter((n) => packages.some((q) => q.pkg.name === n));
+const depth = (p, seen = new Set()) => (seen.has(p) ? 0 : 1 + Math.max(0, ...internalDeps(p).map((n) => depth(packages.find((q) => q.pkg.name === n), new Set([...seen, p])))));
+packages.sort((a, b) => depth(a) - depth(b) || a.name.localeCompare(b.name));
 
 const work = mkdtempSync(join(tmpdir(), 'rvisor-pack-'));
 const tarDir = join(work, 'tarballs');
@@ -76,6 +81,8 @@ try {
     check(`${p.pkg.name}: tarball holds README, every exports/bin target, and no sources or tests`, () => {
       const files = new Set(sh('tar', ['-tzf', tgz]).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, '')));
       const need = ['package.json', 'README.md', ...targets(p.pkg)];
+      // Core's README promises single-file bundles (rollup.config.mjs) inside the package.
+      if (p.name === 'core') need.push('dist/bundle/index.min.js', 'dist/bundle/index.min.js.map', 'dist/bundle/cpu.min.js');
       const missing = need.filter((f) => !files.has(f));
       const stray = [...files].filter((f) => /^(src|test)\//.test(f) || /\.test\.[cm]?[jt]s$/.test(f));
       if (missing.length || stray.length) throw new Error(`missing: ${missing.join(', ') || '-'}\nunexpected: ${stray.join(', ') || '-'}`);

@@ -9,6 +9,9 @@ import { RvisorError } from '@rvisor/core/errors';
 import { agentCommand, AGENT_SUMMARY } from './commands/agent.ts';
 import { fleetCommand, FLEET_SUMMARY } from './commands/fleet.ts';
 import { runCommand, RUN_SUMMARY } from './commands/run.ts';
+import { restoreCommand, RESTORE_SUMMARY } from './commands/restore.ts';
+import { snapshotCommand, SNAPSHOT_SUMMARY } from './commands/snapshot.ts';
+import { upCommand, UP_SUMMARY } from './commands/up.ts';
 import { EXIT_INTERNAL, EXIT_USAGE } from './exit-codes.ts';
 import { UsageError } from './usage.ts';
 
@@ -19,6 +22,9 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: { summary: RUN_SUMMARY, main: runCommand },
+  up: { summary: UP_SUMMARY, main: upCommand },
+  snapshot: { summary: SNAPSHOT_SUMMARY, main: snapshotCommand },
+  restore: { summary: RESTORE_SUMMARY, main: restoreCommand },
   agent: { summary: AGENT_SUMMARY, main: agentCommand },
   fleet: { summary: FLEET_SUMMARY, main: fleetCommand },
 };

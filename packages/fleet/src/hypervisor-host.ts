@@ -260,7 +260,7 @@ export class HypervisorHost implements GatewayHost {
         this.hv.setSchedules([{ name: SCHEDULE, majorFrame, windows }], SCHEDULE);
         // A new schedule set walks from time 0; place it so its next frame starts
         // at or after the timeline's present, or time would run backwards.
-        if (T < 0) {
+        if (T > 0) {
           const frames = Math.ceil(T / majorFrame);
           this.hv.schedule!.seek({ schedule: SCHEDULE, pending: null, frame: Math.max(0, before?.frame ?? 0), window: windows.length - 1, frameStart: (frames - 1) * majorFrame });
         }

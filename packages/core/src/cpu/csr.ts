@@ -209,21 +209,21 @@ export function csrWrite(h: Hart, n: number, v: number, fromInsn: boolean): bool
       return true;
     case CSR_MTVEC:
       // Modes 2 and 3 are reserved: bit 1 is hardwired to zero (as Spike).
-      h.mtvec = v & ~2;
+      h.mtvec = (v & ~2) >>> 0;
       return false;
     case CSR_MEPC:
-      h.mepc = v & ~1;
+      h.mepc = (v & ~1) >>> 0;
       return false;
-    case CSR_MCAUSE: h.mcause = v; return false;
-    case CSR_MTVAL: h.mtval = v; return false;
-    case CSR_MSCRATCH: h.mscratch = v; return false;
-    case CSR_MCOUNTEREN: h.mcounteren = v; return false;
+    case CSR_MCAUSE: h.mcause = v >>> 0; return false;
+    case CSR_MTVAL: h.mtval = v >>> 0; return false;
+    case CSR_MSCRATCH: h.mscratch = v >>> 0; return false;
+    case CSR_MCOUNTEREN: h.mcounteren = v >>> 0; return false;
     case CSR_MCOUNTINHIBIT: {
       // Freeze or thaw at the current guest-visible values. The writer's own
       // increment is governed by the new setting (Spike bumps after the write).
       const cyLo = counterHalf(h, CYCLE, false), cyHi = counterHalf(h, CYCLE, true);
       const irLo = counterHalf(h, INSTRET, false), irHi = counterHalf(h, INSTRET, true);
-      h.mcountinhibit = v & MCOUNTINHIBIT_WRITABLE;
+      h.mcountinhibit = (v & MCOUNTINHIBIT_WRITABLE) >>> 0;
       counterSet(h, CYCLE, cyHi, cyLo, 0);
       counterSet(h, INSTRET, irHi, irLo, 0);
       return false;

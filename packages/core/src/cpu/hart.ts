@@ -4,10 +4,17 @@
  *
  * Design (see shared/PERF-NOTES.md): instructions are predecoded lazily into
  * a cache of 1 KiB code blocks (two int32 per halfword: packed op/fields and
- * the immediate) indexed by the byte offset of pc inside the block, so one
- * unsigned compare both finds the block and proves pc is in RAM. The hot loop
- * keeps pc and the retired count in locals and switches on the op id. Traps,
- * CSR accesses and device accesses leave the hot path.
+ * the immediate), allocated only for RAM that is executed. The hot loop keeps
+ * pc, the current block and the retired count in locals and switches on the
+ * op id; straight-line code pays no range check at all: leaving a block (by
+ * falling off its end, or by a jump that lands elsewhere) reads a guard op
+ * that looks up the next block, and an undecoded slot reads op 0, which
+ * decodes it. Traps, CSR accesses, atomics and device accesses leave the hot
+ * path.
+ *
+ * Stores into pages that hold decoded code (PAGE_CODE) reach `invalidate()`
+ * through `bus.onFlaggedStore`, so self-modifying code and host-side loading
+ * just work; `fence.i` drops the whole cache.
  *
  * Interrupts are not polled per instruction: `run()` computes how many
  * instructions may pass before the timer could fire and bounds the inner loop
@@ -115,7 +122,7 @@ export class Hart {
   faultTval = 0;
   faultPc = 0;
 
-  // CSR state (snapshots read and write these directly).
+  // CSR state (snapshots read and write these directly; values are unsigned 32-bit).
   mstatus = 0;
   mie = 0;
   /** Device-driven pending bits (MSIP, MEIP). MTIP is derived from mtime >= mtimecmp. */
@@ -352,9 +359,9 @@ export class Hart {
 
   /** Trap entry (privileged spec 3.1.6.1, 3.3.1); `code` >= 0 for a vectorable interrupt. */
   private enterTrap(cause: number, tval: number, code: number): void {
-    this.mepc = this.pc | 0;
-    this.mcause = cause | 0;
-    this.mtval = tval | 0;
+    this.mepc = this.pc >>> 0;
+    this.mcause = cause >>> 0;
+    this.mtval = tval >>> 0;
     const s = this.mstatus;
     this.mstatus = (s & ~(MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_MPP)) |
       ((s & MSTATUS_MIE) !== 0 ? MSTATUS_MPIE : 0) | (this.priv << MSTATUS_MPP_SHIFT);

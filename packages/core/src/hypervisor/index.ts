@@ -9,3 +9,5 @@ export {
   HC_CHAN_READ_SAMPLE, HC_CHAN_RECV, HC_CHAN_SEND, HC_CHAN_WRITE_SAMPLE, HC_PARTITION_ID, HC_START_CONDITION, HC_TELEMETRY,
   HC_YIELD, MAX_TELEMETRY_PAYLOAD, MAX_TELEMETRY_TOPIC,
 } from './hypercalls.ts';
+export { createGateway, parseGatewayConfig, parseSize } from './gateway.ts';
+export type { GatewayConfig, GatewayPartition, GatewayWindow } from './gateway.ts';
