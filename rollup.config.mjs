@@ -1,7 +1,10 @@
 // Single-file, minified ESM bundles of @rvisor/core for browsers and Deno (no bundler, no
 // node_modules on the consumer's side): one file per public sub-path, written to
-// packages/core/dist/bundle/<subpath>.min.js (+ .map), so they ship inside the npm tarball
-// and CDNs serve them as `@rvisor/core/dist/bundle/index.min.js`.
+// packages/core/dist/bundle/<subpath>.js (+ .map), so they ship inside the npm tarball and
+// CDNs serve them as `@rvisor/core/dist/bundle/index.js`. The names mirror dist/ (no `.min`)
+// so that a relative reference keeps working: adapters/web.js starts its worker from
+// `new URL('./web-worker.js', import.meta.url)`, which is the bundle next to it.
+// `node:` imports (the worker_threads adapter) stay external: that bundle is for Node/Deno.
 //
 // Built from the TypeScript sources (not tsup's output), so `pnpm bundle` needs no prior
 // build; run it after `pnpm build`, because tsup's `clean` empties dist/.
@@ -64,13 +67,14 @@ export default coreEntries()
   .map((e) => ({
     input: e.source,
     plugins: plugins(),
+    external: (id) => id.startsWith('node:'),
     // Warnings such as circular dependencies in cbor-x are not ours to fix; errors still fail.
     onwarn(warning, warn) {
       if (warning.code === 'CIRCULAR_DEPENDENCY' && /node_modules/.test(warning.ids?.join() ?? '')) return;
       warn(warning);
     },
     output: {
-      file: `${CORE_DIR}dist/bundle/${e.subpath}.min.js`,
+      file: `${CORE_DIR}dist/bundle/${e.subpath}.js`,
       format: 'es',
       sourcemap: true,
       inlineDynamicImports: true,

@@ -82,7 +82,7 @@ try {
       const files = new Set(sh('tar', ['-tzf', tgz]).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, '')));
       const need = ['package.json', 'README.md', ...targets(p.pkg)];
       // Core's README promises single-file bundles (rollup.config.mjs) inside the package.
-      if (p.name === 'core') need.push('dist/bundle/index.min.js', 'dist/bundle/index.min.js.map', 'dist/bundle/cpu.min.js');
+      if (p.name === 'core') need.push('dist/bundle/index.js', 'dist/bundle/index.js.map', 'dist/bundle/cpu.js', 'dist/bundle/adapters/web-worker.js');
       const missing = need.filter((f) => !files.has(f));
       const stray = [...files].filter((f) => /^(src|test)\//.test(f) || /\.test\.[cm]?[jt]s$/.test(f));
       if (missing.length || stray.length) throw new Error(`missing: ${missing.join(', ') || '-'}\nunexpected: ${stray.join(', ') || '-'}`);
@@ -111,9 +111,10 @@ try {
   for (const p of installed ? packages : []) {
     const subpaths = Object.entries(p.pkg.exports ?? {}).filter(([k]) => k !== './package.json');
     if (subpaths.length) {
-      check(`${p.pkg.name}: every sub-path imports on Node`, () => {
-        const specs = subpaths.map(([k]) => (k === '.' ? p.pkg.name : `${p.pkg.name}/${k.slice(2)}`));
-        const code = `for (const s of ${JSON.stringify(specs)}) { const m = await import(s); if (!Object.keys(m).length) throw new Error(s + ' exports nothing'); }`;
+      // `*-worker` sub-paths are worker entry scripts: they run inside a worker, not import.
+      check(`${p.pkg.name}: every sub-path (except *-worker entry scripts) imports on Node`, () => {
+        const specs = subpaths.filter(([k]) => !k.endsWith('-worker')).map(([k]) => (k === '.' ? p.pkg.name : `${p.pkg.name}/${k.slice(2)}`));
+        const code = `const bad = []; for (const s of ${JSON.stringify(specs)}) { try { const m = await import(s); if (!Object.keys(m).length) bad.push(s + ': exports nothing'); } catch (e) { bad.push(s + ': ' + e.message); } } if (bad.length) { console.error(bad.join('\\n')); process.exit(1); }`;
         sh(process.execPath, ['--input-type=module', '-e', code], { cwd: app });
       });
       check(`${p.pkg.name}: every sub-path has types under moduleResolution nodenext`, () => {

@@ -34,8 +34,10 @@ const ENTRIES = [
     name: 'everything',
     // Namespace imports keep every export alive (a plain `export *` from several modules
     // would drop names two modules share).
+    // Everything a browser can use: worker entry scripts and the worker_threads adapter are
+    // separate programs / Node-only, not part of what a page bundles.
     code: () => {
-      const subs = coreEntries();
+      const subs = coreEntries().filter((e) => !/-worker$|^adapters\/node/.test(e.subpath));
       return subs.map((e, i) => `import * as m${i} from '${e.specifier}';`).join('\n')
         + `\nexport { ${subs.map((_, i) => `m${i}`).join(', ')} };`;
     },

@@ -2,7 +2,7 @@
 // built by `pnpm bundle`): what a Deno or browser user loads from a CDN without npm.
 //   deno run --allow-read examples/deno/bundle.ts [image.elf] [guest args...]
 // @ts-types="../../packages/core/dist/index.d.ts"
-import { VirtualMachine } from '../../packages/core/dist/bundle/index.min.js';
+import { VirtualMachine } from '../../packages/core/dist/bundle/index.js';
 
 const path = Deno.args[0] ?? new URL('../hello/hello.elf', import.meta.url).pathname;
 const vm = new VirtualMachine({

@@ -34,7 +34,7 @@ function ensureBuilt() {
     const r = sh('pnpm', ['run', 'build'], core);
     assert.is(r.code, 0, `core build failed:\n${r.out}${r.err}`);
   }
-  if (stale(join(core, 'dist/bundle/index.min.js'))) {
+  if (stale(join(core, 'dist/bundle/index.js'))) {
     const r = sh(process.execPath, [join(root, 'node_modules/rollup/dist/bin/rollup'), '-c']);
     assert.is(r.code, 0, `rollup failed:\n${r.out}${r.err}`);
   }

@@ -148,19 +148,19 @@ test('the gateway view runs three partitions on the schedule and draws the timel
 });
 
 test('the single-file bundle (rollup.config.mjs) runs a guest in a page without a bundler', async () => {
-  // Built into the temp dir with the same options `pnpm bundle` uses for dist/bundle/index.min.js.
-  const config = bundles.find((c) => c.output.file.endsWith('/bundle/index.min.js'));
+  // Built into the temp dir with the same options `pnpm bundle` uses for dist/bundle/index.js.
+  const config = bundles.find((c) => c.output.file.endsWith('/bundle/index.js'));
   assert.ok(config, 'rollup.config.mjs has no index bundle');
   const dir = join(work, 'bundle');
   mkdirSync(dir, { recursive: true });
   const b = await rollup({ input: config.input, plugins: config.plugins, onwarn: config.onwarn });
-  await b.write({ ...config.output, file: join(dir, 'index.min.js') });
+  await b.write({ ...config.output, file: join(dir, 'index.js') });
   await b.close();
   copyFileSync(join(examples, 'hello/hello.elf'), join(dir, 'hello.elf'));
   writeFileSync(join(dir, 'index.html'), `<!doctype html><link rel="icon" href="data:,"><pre id="out"></pre>
   <script>addEventListener('error', (e) => { document.body.dataset.done = 'error: ' + e.message; });</script>
   <script type="module">
-    import { VirtualMachine } from './index.min.js';
+    import { VirtualMachine } from './index.js';
     const image = new Uint8Array(await (await fetch('./hello.elf')).arrayBuffer());
     let text = '';
     const dec = new TextDecoder();

@@ -407,7 +407,7 @@ csr('mcounteren gates U-mode reads of cycle, time and instret', () => {
 });
 
 csr('unknown CSRs, medeleg and mideleg are illegal', () => {
-  for (const n of [0x7c0, 0x100, 0x180, 0x3a0, 0xfff, CSR_MEDELEG, CSR_MIDELEG]) {
+  for (const n of [0x7c0, 0x100, 0x180, 0x30a, 0x3f0, 0xfff, CSR_MEDELEG, CSR_MIDELEG]) {
     assert.ok(isIllegal(A.csrrs(1, n, 0)), `0x${n.toString(16)}`);
   }
 });
@@ -423,6 +423,14 @@ csr('csrrw/csrrs/csrrc and immediate forms read the old value and write the new 
   h.run(7);
   assert.equal([h.x[3], h.x[4], h.x[5], h.x[6], h.x[7], h.x[8], h.x[9]],
     [0x11, 0xf0f0f0f0 | 0, 0xf0f0f0ff | 0, 0xf0f0f0f0 | 0, 21, 31, 30]);
+});
+
+csr('PMP registers exist with no entries: they read zero and ignore writes', () => {
+  const { h } = machine([A.addi(1, 0, -1), A.csrrw(0, 0x3b0, 1), A.csrrs(3, 0x3b0, 0), A.csrrw(0, 0x3af, 1), A.csrrs(4, 0x3af, 0), A.csrrs(5, 0x3ef, 0)]);
+  h.x[3] = h.x[4] = h.x[5] = 7;
+  assert.is(h.run(6), STOP_BUDGET);
+  assert.equal([h.x[3], h.x[4], h.x[5], h.mcause], [0, 0, 0, 0]);
+  assert.ok(isIllegal(A.csrrs(1, 0x3a0, 0), PRIV_U), 'still M-mode only');
 });
 
 csr('WARL: misa ignores writes, mstatus MPP only holds M or U, mepc bit 0 is clear, mtvec bit 1 is zero', () => {
@@ -618,6 +626,18 @@ irq('wfi stops with STOP_WFI past the wfi, unless an enabled interrupt is pendin
   p.setPending(MIP_MSIP, true);
   assert.is(p.run(10), STOP_BUDGET);
   assert.is(p.mcause, 0);
+  // a timer that fires on the wfi's own cycle wakes it (cycle 9 -> 10, mtime 0 -> 1)
+  const { h: t } = machine([A.wfi(), A.nop()]);
+  t.mie = MIP_MTIP;
+  t.cycle = 9;
+  t.mtimecmp = 1;
+  assert.is(t.run(2), STOP_BUDGET);
+  assert.is(t.pc, BASE + 8);
+  t.reset(BASE, PRIV_M);
+  t.mie = MIP_MTIP;
+  t.cycle = 8;
+  t.mtimecmp = 1;
+  assert.is(t.run(2), STOP_WFI, 'one cycle too early');
 });
 
 irq('hostTraps: interrupts are never taken', () => {

@@ -262,7 +262,9 @@ export class HypervisorHost implements GatewayHost {
         // at or after the timeline's present, or time would run backwards.
         if (T > 0) {
           const frames = Math.ceil(T / majorFrame);
-          this.hv.schedule!.seek({ schedule: SCHEDULE, pending: null, frame: Math.max(0, before?.frame ?? 0), window: windows.length - 1, frameStart: (frames - 1) * majorFrame });
+          // Core fills the gaps with idle windows: "last" is the validated schedule's last.
+          const set = this.hv.schedule!;
+          set.seek({ schedule: SCHEDULE, pending: null, frame: Math.max(0, before?.frame ?? 0), window: set.current.windows.length - 1, frameStart: (frames - 1) * majorFrame });
         }
       }
     } finally {

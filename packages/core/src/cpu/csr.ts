@@ -59,6 +59,14 @@ export const CSR_MINSTRETH = 0xb82;
 export const CSR_MHPMCOUNTER3H = 0xb83;
 export const CSR_MHPMCOUNTER31H = 0xb9f;
 
+// Physical memory protection: no entries, so (as Spike with zero regions) the
+// registers exist, read zero and ignore writes; firmware that programs a
+// catch-all region at boot keeps working.
+export const CSR_PMPCFG0 = 0x3a0;
+export const CSR_PMPCFG15 = 0x3af;
+export const CSR_PMPADDR0 = 0x3b0;
+export const CSR_PMPADDR63 = 0x3ef;
+
 // Debug triggers: present but empty (read zero, writes ignored), as Spike with no triggers.
 export const CSR_TSELECT = 0x7a0;
 export const CSR_TDATA1 = 0x7a1;
@@ -95,6 +103,7 @@ export function csrExists(n: number): boolean {
   if (n >= CSR_MHPMCOUNTER3 && n <= CSR_MHPMCOUNTER31) return true;
   if (n >= CSR_MHPMCOUNTER3H && n <= CSR_MHPMCOUNTER31H) return true;
   if (n >= CSR_MHPMEVENT3 && n <= CSR_MHPMEVENT31) return true;
+  if (n >= CSR_PMPCFG0 && n <= CSR_PMPADDR63) return true;
   switch (n) {
     case CSR_CYCLE: case CSR_TIME: case CSR_INSTRET: case CSR_CYCLEH: case CSR_TIMEH: case CSR_INSTRETH:
     case CSR_MVENDORID: case CSR_MARCHID: case CSR_MIMPID: case CSR_MHARTID: case CSR_MCONFIGPTR:
@@ -184,7 +193,7 @@ export function csrRead(h: Hart, n: number): number {
     case CSR_MINSTRETH: case CSR_INSTRETH: return counterHalf(h, INSTRET, true);
     case CSR_TIME: return h.mtime % TWO32;
     case CSR_TIMEH: return Math.floor(h.mtime / TWO32) >>> 0;
-    default: return 0; // ids, mstatush, hpm counters/events, triggers
+    default: return 0; // ids, mstatush, hpm counters/events, pmp, triggers
   }
 }
 
@@ -233,7 +242,7 @@ export function csrWrite(h: Hart, n: number, v: number, fromInsn: boolean): bool
     case CSR_MINSTRET: counterSet(h, INSTRET, counterHalf(h, INSTRET, true), v, bump); return false;
     case CSR_MINSTRETH: counterSet(h, INSTRET, v, counterHalf(h, INSTRET, false), bump); return false;
     default:
-      // misa, mip (no software-writable bits without S-mode), mstatush, hpm, triggers: ignored.
+      // misa, mip (no software-writable bits without S-mode), mstatush, hpm, pmp, triggers: ignored.
       return n === CSR_MIP;
   }
 }

@@ -426,6 +426,7 @@ export class Hart {
    * geometry appears as literals here: 1024 = BLOCK_BYTES, 1023 = BLOCK_MASK.
    */
   private exec(limit: number): number {
+    // Everything that must end the chunk early leaves with `break loop` (limit stays loop-invariant).
     const x = this.regs;
     const bus = this.bus;
     const ram = bus.ram;
@@ -434,6 +435,8 @@ export class Hart {
     const ramBase = bus.ramBase;
     const ramSize = bus.ramSize;
     const pageFlags = bus.pageFlags;
+    const words = ram32.length;
+    const halves = ram16.length;
     // Without C, a taken jump to a 2-mod-4 target traps (bit 0 is always clear here).
     const tmask = this.allowC ? 0 : 2;
     const instret0 = this.instret;
@@ -588,14 +591,16 @@ export class Hart {
         case 14 /* OP_LW */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if ((off & 3) === 0 && off < ramSize) {
-            x[(w >>> 8) & 63] = ram32[off >>> 2]!;
+          // Rotating the alignment bits to the top folds the alignment and range checks into one compare.
+          const i = ((off >>> 2) | (off << 30)) >>> 0;
+          if (i < words) {
+            x[(w >>> 8) & 63] = ram32[i]!;
             break;
           }
           const v = this.loadSlow(a, 4, instret0 + n, cycle0 + n);
           if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
           x[(w >>> 8) & 63] = v;
-          if (this.recheck) limit = n + 1;
+          if (this.recheck) { pc = npc; n++; break loop; }
           break;
         }
         case 13 /* OP_LH */:
@@ -603,12 +608,13 @@ export class Hart {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           let v: number;
-          if ((off & 1) === 0 && off < ramSize) {
-            v = ram16[off >>> 1]!;
+          const i = ((off >>> 1) | (off << 31)) >>> 0;
+          if (i < halves) {
+            v = ram16[i]!;
           } else {
             v = this.loadSlow(a, 2, instret0 + n, cycle0 + n);
             if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
-            if (this.recheck) limit = n + 1;
+            if (this.recheck) { pc = npc; n++; break loop; }
           }
           x[(w >>> 8) & 63] = (w & 0xff) === 13 /* OP_LH */ ? (v << 16) >> 16 : v & 0xffff;
           break;
@@ -623,7 +629,7 @@ export class Hart {
           } else {
             v = this.loadSlow(a, 1, instret0 + n, cycle0 + n);
             if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
-            if (this.recheck) limit = n + 1;
+            if (this.recheck) { pc = npc; n++; break loop; }
           }
           x[(w >>> 8) & 63] = (w & 0xff) === 12 /* OP_LB */ ? (v << 24) >> 24 : v & 0xff;
           break;
@@ -631,27 +637,29 @@ export class Hart {
         case 19 /* OP_SW */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if ((off & 3) === 0 && off < ramSize) {
-            ram32[off >>> 2] = x[(w >>> 19) & 31]!;
+          const i = ((off >>> 2) | (off << 30)) >>> 0;
+          if (i < words) {
+            ram32[i] = x[(w >>> 19) & 31]!;
             if (pageFlags[off >>> 12] === 0) break;
           }
           if (this.storeSlow(a, off, 4, x[(w >>> 19) & 31]!, instret0 + n, cycle0 + n)) {
             exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
           }
-          if (this.recheck) limit = n + 1;
+          if (this.recheck) { pc = npc; n++; break loop; }
           break;
         }
         case 18 /* OP_SH */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if ((off & 1) === 0 && off < ramSize) {
-            ram16[off >>> 1] = x[(w >>> 19) & 31]!;
+          const i = ((off >>> 1) | (off << 31)) >>> 0;
+          if (i < halves) {
+            ram16[i] = x[(w >>> 19) & 31]!;
             if (pageFlags[off >>> 12] === 0) break;
           }
           if (this.storeSlow(a, off, 2, x[(w >>> 19) & 31]! & 0xffff, instret0 + n, cycle0 + n)) {
             exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
           }
-          if (this.recheck) limit = n + 1;
+          if (this.recheck) { pc = npc; n++; break loop; }
           break;
         }
         case 17 /* OP_SB */: {
@@ -664,7 +672,7 @@ export class Hart {
           if (this.storeSlow(a, off, 1, x[(w >>> 19) & 31]! & 0xff, instret0 + n, cycle0 + n)) {
             exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
           }
-          if (this.recheck) limit = n + 1;
+          if (this.recheck) { pc = npc; n++; break loop; }
           break;
         }
 
@@ -689,18 +697,15 @@ export class Hart {
         }
 
         default: {
-          const r = this.cold(w, imm, pc, npc, instret0 + n, cycle0 + n);
+          const r = this.cold(w, imm, pc, instret0 + n, cycle0 + n);
           if (r === COLD_NEXT) break;
-          if (r === COLD_END_CHUNK) { limit = n + 1; break; }
+          if (r === COLD_END_CHUNK) { pc = npc; n++; break loop; }
           if (r === COLD_TRAP) { exit = EXIT_TRAP; cause = this.slowCause; tval = this.slowTval; break loop; }
           if (r === COLD_JUMP) {
             // mret: new pc and privilege; run() must re-evaluate interrupts.
             pc = this.pc & ~1;
-            blk = switchBlock;
-            blkPc = pc & ~1023;
             n++;
-            limit = n;
-            continue;
+            break loop;
           }
           if (r === COLD_ECALL) { exit = EXIT_ECALL; n++; break loop; }
           // COLD_WFI
@@ -775,7 +780,7 @@ export class Hart {
   }
 
   /** Rare instructions: Zicsr, system, fence.i, atomics, illegal. Returns a COLD_* action. */
-  private cold(w: number, imm: number, pc: number, npc: number, instret: number, cycle: number): number {
+  private cold(w: number, imm: number, pc: number, instret: number, cycle: number): number {
     const x = this.regs;
     const op = w & 0xff;
     const rd = (w >>> 8) & 63;
@@ -858,11 +863,11 @@ export class Hart {
       }
       case OP_WFI:
         if (this.priv < PRIV_M) return this.illegal(pc);
-        this.sync(instret, cycle);
-        // Spec 3.3.3: wfi may return at once; it must when an enabled interrupt is pending.
-        if (this.pendingInterrupts() !== 0) return COLD_NEXT;
-        void npc;
-        return COLD_WFI;
+        // Spec 3.3.3: wfi may return at once; it must when an enabled interrupt is
+        // pending. Pending is judged once the wfi's own cycle has passed, so a
+        // timer that fires on that cycle wakes it.
+        this.sync(instret + 1, cycle + 1);
+        return this.pendingInterrupts() !== 0 ? COLD_NEXT : COLD_WFI;
       case OP_ILLEGAL:
         return this.fault(CAUSE_ILLEGAL_INSTRUCTION, imm);
       default:

@@ -122,6 +122,7 @@ const CYCLES_PER_TICK = 10;
 /** hart.run() takes at most this many instructions per call (keeps its counters in int range). */
 const MAX_SLICE = 0x4000_0000;
 const CONSOLE_BUFFER = 4096;
+const NO_SYMBOLS: ElfImage['symbols'] = /* @__PURE__ */ new Map();
 /** Idle skips never move the cycle count past this (2^52: integers stay exact with room to run). */
 const MAX_CYCLE = 2 ** 52;
 
@@ -168,7 +169,8 @@ export class VirtualMachine {
   private hypercallCount = 0;
   /** True while hart.run() executes: only then does a stop request need the hart's help. */
   private inHart = false;
-  private readonly tx = new Uint8Array(CONSOLE_BUFFER);
+  /** UART output collected until run() returns; allocated on the first byte (most partitions never print). */
+  private tx: Uint8Array | null = null;
   private txLen = 0;
 
   constructor(options: VmOptions) {
@@ -204,7 +206,9 @@ export class VirtualMachine {
     this.options = options;
     this.profile = profile;
     this.isa = isa;
-    this.image = image;
+    // Keep what reboots need; the symbol table (only tohost/fromhost are used, below)
+    // would cost every partition a few KiB of host memory.
+    this.image = image.symbols.size === 0 ? image : { ...image, symbols: NO_SYMBOLS };
     this.stackSize = stackSize;
     this.onConsole = options.onConsole;
     const ramBase = profile === 'app' ? 0 : VIRT_RAM_BASE;
@@ -575,13 +579,14 @@ export class VirtualMachine {
   }
 
   private transmit(byte: number): void {
+    if (this.tx === null) this.tx = new Uint8Array(CONSOLE_BUFFER);
     this.tx[this.txLen++] = byte;
     if (this.txLen === CONSOLE_BUFFER) this.flushTx();
   }
 
   private flushTx(): void {
     if (this.txLen === 0) return;
-    const bytes = this.tx.slice(0, this.txLen);
+    const bytes = this.tx!.slice(0, this.txLen);
     this.txLen = 0;
     this.onConsole?.(bytes, 'stdout');
   }
