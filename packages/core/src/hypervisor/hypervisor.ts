@@ -100,7 +100,24 @@ export interface FrameReport {
   utilisation: number;
 }
 
+/** One window as it ran (emitted only while someone listens to `window`). */
+export interface WindowReport {
+  frame: number;
+  /** Owner, or null for an idle window. */
+  partition: string | null;
+  /** Planned start on the timeline (time-base units). */
+  planned: number;
+  /** Real-time base: when it actually started, in µs on the same timeline (deterministic: = planned). */
+  started: number;
+  duration: number;
+  /** Time the partition used (time-base units). */
+  used: number;
+  /** Real-time base: when the window's work ended, µs on the timeline (deterministic: planned + used). */
+  ended: number;
+}
+
 export type HypervisorEvents = {
+  window: WindowReport;
   transition: LifecycleEvent;
   console: ConsoleEvent;
   telemetry: TelemetryEvent;
@@ -496,8 +513,14 @@ export class Hypervisor {
 
   /** Real-time: sleep until the window's planned start (µs on the timeline). */
   private async waitFor(startUs: number): Promise<void> {
-    const ahead = startUs / 1000 - this.now();
-    if (ahead > 0.05) await new Promise<void>((r) => this.clock.setTimeout(r, ahead));
+    const due = startUs / 1000;
+    // Timers fire late, never early, but truncate fractional milliseconds: sleep
+    // the whole milliseconds, then wait out the rest of the last one here.
+    const ahead = due - this.now();
+    if (ahead >= 1) await new Promise<void>((r) => this.clock.setTimeout(r, Math.floor(ahead)));
+    while (this.now() < due) {
+      if (due - this.now() > 1) await new Promise<void>((r) => this.clock.setTimeout(r, 0));
+    }
   }
 
   private runSlot(slot: Slot, set: ScheduleSet): void {
@@ -505,8 +528,13 @@ export class Hypervisor {
     if (w.index === 0) this.beginFrame();
     const p = w.partition === null ? undefined : this.parts.get(w.partition);
     let used = 0;
+    const started = this.timeBase === 'instructions' ? slot.start : this.now() * 1000;
     if (p !== undefined && p.state === 'running') {
       used = this.timeBase === 'instructions' ? this.runInstructions(p, slot) : this.runRealtime(p, slot);
+    }
+    if (this.events.listenerCount('window') > 0) {
+      const ended = this.timeBase === 'instructions' ? slot.start + used : this.now() * 1000;
+      this.events.emit('window', { frame: slot.frame, partition: w.partition, planned: slot.start, started, duration: w.duration, used, ended });
     }
     this.frameBusy += used;
     this.time = slot.start + w.duration;

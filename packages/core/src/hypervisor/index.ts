@@ -1,6 +1,6 @@
 /** `@rvisor/core/hypervisor`: partitions, schedules, channels and health on one memory pool. */
 export { Hypervisor } from './hypervisor.ts';
-export type { ConsoleEvent, FrameReport, HypervisorEvents, HypervisorOptions, HypervisorStats, RestoreOptions, TelemetryEvent } from './hypervisor.ts';
+export type { ConsoleEvent, FrameReport, HypervisorEvents, HypervisorOptions, HypervisorStats, RestoreOptions, TelemetryEvent, WindowReport } from './hypervisor.ts';
 export { Partition } from './partition.ts';
 export type { PartitionConfig, PartitionStats } from './partition.ts';
 export { systemClock, yieldToHost } from './clock.ts';
