@@ -12,7 +12,7 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rollup } from 'rollup';
 import { build } from 'vite';
-import bundles from '../../rollup.config.mjs';
+import bundleConfigs from '../../rollup.config.mjs';
 import { chromium } from 'playwright-core';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -129,6 +129,9 @@ test('the gateway view runs three partitions on the schedule and draws the timel
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   await page.goto(ctx.url);
+  // The single-VM view first, so the screenshot shows both views in use.
+  await page.click('#run');
+  await page.waitForSelector('body[data-state="exited"]', { state: 'attached', timeout: 30_000 });
   await page.click('#gw-run');
   await page.waitForSelector('body[data-gateway="done"], body[data-gateway="frame limit"]', { state: 'attached', timeout: 30_000 });
   assert.equal(errors, []);
@@ -147,19 +150,48 @@ test('the gateway view runs three partitions on the schedule and draws the timel
   await page.close();
 });
 
-test('the single-file bundle (rollup.config.mjs) runs a guest in a page without a bundler', async () => {
-  // Built into the temp dir with the same options `pnpm bundle` uses for dist/bundle/index.js.
-  const config = bundles.find((c) => c.output.file.endsWith('/bundle/index.js'));
-  assert.ok(config, 'rollup.config.mjs has no index bundle');
-  const dir = join(work, 'bundle');
+/** Builds the bundles these tests load, with rollup.config.mjs's options and names, into `dir` once. */
+async function bundles(dir) {
+  if (ctx.bundles) return ctx.bundles;
   mkdirSync(dir, { recursive: true });
-  const b = await rollup({ input: config.input, plugins: config.plugins, onwarn: config.onwarn });
-  await b.write({ ...config.output, file: join(dir, 'index.js') });
-  await b.close();
-  copyFileSync(join(examples, 'hello/hello.elf'), join(dir, 'hello.elf'));
-  writeFileSync(join(dir, 'index.html'), `<!doctype html><link rel="icon" href="data:,"><pre id="out"></pre>
-  <script>addEventListener('error', (e) => { document.body.dataset.done = 'error: ' + e.message; });</script>
-  <script type="module">
+  const wanted = ['index.js', 'adapters/web.js', 'adapters/web-worker.js'];
+  for (const config of bundleConfigs) {
+    const rel = config.output.file.slice(config.output.file.indexOf('/dist/bundle/') + '/dist/bundle/'.length);
+    if (!wanted.includes(rel)) continue;
+    const b = await rollup({ input: config.input, plugins: config.plugins, external: config.external, onwarn: config.onwarn });
+    await b.write({ ...config.output, file: join(dir, rel) });
+    await b.close();
+  }
+  for (const f of ['hello/hello.elf', 'gateway/sensor.elf', 'gateway/filter.elf', 'gateway/logger.elf']) copyFileSync(join(examples, f), join(dir, f.split('/')[1]));
+  ctx.bundles = dir;
+  return dir;
+}
+
+/** Serves `dir`, opens `page.html` there, waits for body[data-done]; returns { done, out, errors }. */
+async function openBundlePage(dir, html) {
+  writeFileSync(join(dir, 'page.html'), `<!doctype html><link rel="icon" href="data:,"><pre id="out"></pre>
+  <script>addEventListener('error', (e) => { document.body.dataset.done = 'error: ' + e.message; });
+  addEventListener('unhandledrejection', (e) => { document.body.dataset.done = 'error: ' + e.reason; });</script>
+  <script type="module">${html}</script>`);
+  const server = await serve(dir);
+  try {
+    const page = await ctx.browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`http://127.0.0.1:${server.address().port}/page.html`);
+    await page.waitForSelector('body[data-done]', { state: 'attached', timeout: 30_000 });
+    const r = { done: await page.getAttribute('body', 'data-done'), out: await page.locator('#out').textContent(), errors };
+    await page.close();
+    return r;
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+}
+
+test('the single-file bundle (rollup.config.mjs) runs a guest in a page without a bundler', async () => {
+  const dir = await bundles(join(work, 'bundle'));
+  const r = await openBundlePage(dir, `
     import { VirtualMachine } from './index.js';
     const image = new Uint8Array(await (await fetch('./hello.elf')).arrayBuffer());
     let text = '';
@@ -167,24 +199,38 @@ test('the single-file bundle (rollup.config.mjs) runs a guest in a page without 
     const vm = new VirtualMachine({ image, argv: ['hello.elf', 'from', 'bundle'], onConsole: (b) => { text += dec.decode(b, { stream: true }); } });
     const r = vm.runToEnd();
     document.getElementById('out').textContent = text;
-    document.body.dataset.done = r.reason + ':' + vm.exitCode;
-  </script>`);
-  const server = await serve(dir);
-  try {
-    const page = await ctx.browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    await page.waitForSelector('body[data-done]', { state: 'attached', timeout: 30_000 });
-    assert.equal(errors, []);
-    assert.not.match(await page.getAttribute('body', 'data-done'), /^error/);
-    assert.is(await page.getAttribute('body', 'data-done'), 'exit:0');
-    assert.is(await page.locator('#out').textContent(), qemu('qemu-riscv32', [join(examples, 'hello/hello.elf'), 'from', 'bundle']));
-    await page.close();
-  } finally {
-    await new Promise((r) => server.close(r));
-  }
+    document.body.dataset.done = r.reason + ':' + vm.exitCode;`);
+  assert.equal(r.errors, []);
+  assert.is(r.done, 'exit:0');
+  assert.is(r.out, qemu('qemu-riscv32', [join(examples, 'hello/hello.elf'), 'from', 'bundle']));
+});
+
+test('the bundled web adapter runs the gateway in a module Web Worker', async () => {
+  const dir = await bundles(join(work, 'bundle'));
+  // adapters/web.js finds adapters/web-worker.js next to itself (no workerUrl given).
+  const r = await openBundlePage(dir, `
+    import { createWorkerHypervisor } from './adapters/web.js';
+    const load = async (n) => new Uint8Array(await (await fetch('./' + n + '.elf')).arrayBuffer());
+    const hv = await createWorkerHypervisor({ poolSize: 4 << 20 });
+    const out = {};
+    const dec = new TextDecoder();
+    hv.events.on('console', (e) => { out[e.partition] = (out[e.partition] ?? '') + dec.decode(e.bytes); });
+    for (const n of ['sensor', 'filter', 'logger']) await hv.createPartition({ name: n, image: await load(n), ramSize: 256 << 10 });
+    await hv.addChannel({ name: 'readings', kind: 'queuing', senders: ['sensor'], receivers: ['filter'], maxMessageSize: 8, depth: 8 });
+    await hv.addChannel({ name: 'averages', kind: 'queuing', senders: ['filter'], receivers: ['logger'], maxMessageSize: 8, depth: 8 });
+    await hv.setSchedules([{ name: 'main', majorFrame: 1_000_000, windows: [
+      { partition: 'sensor', offset: 0, duration: 200_000 },
+      { partition: 'filter', offset: 200_000, duration: 200_000 },
+      { partition: 'logger', offset: 400_000, duration: 300_000 } ] }]);
+    for (const n of ['sensor', 'filter', 'logger']) await hv.start(n);
+    await hv.runFrames(60);
+    await hv.terminate();
+    document.getElementById('out').textContent = out.logger ?? '';
+    document.body.dataset.done = 'ok';`);
+  assert.equal(r.errors, []);
+  assert.is(r.done, 'ok');
+  const logged = r.out.split('\n').filter((l) => l.includes(' avg ')).map((l) => l.replace(/^.*(#\d+.*)$/, '$1'));
+  assert.equal(logged, expectedAverages());
 });
 
 test.run();

@@ -378,9 +378,9 @@ export class Controller {
     if (b.doc) {
       doc = b.doc;
     } else {
-      const parts: Uint8Array[] = [];
-      for (let i = 0; i < (b.chunks ?? 0); i++) parts.push((await this.send(gw, 'chunk-get', { transfer: b.transfer!, index: i })).data);
-      doc = concat(parts);
+      // All requests at once: the agent answers them in order, without a round trip between chunks.
+      const gets = Array.from({ length: b.chunks ?? 0 }, (_, i) => this.send(gw, 'chunk-get', { transfer: b.transfer!, index: i }));
+      doc = concat((await Promise.all(gets)).map((r) => r.data));
     }
     const d = await sha256Hex(doc);
     if (d !== b.digest || doc.length !== b.size) throw fleetError(FLEET_DIGEST_MISMATCH, `blob from ${gw} hashes to ${d} (${doc.length} bytes), expected ${b.digest} (${b.size} bytes)`);
@@ -394,9 +394,7 @@ export class Controller {
     if (doc.length <= chunkSize) return { doc, digest };
     const transfer = `up.${randomHex(8)}`;
     const count = Math.ceil(doc.length / chunkSize);
-    for (let i = 0; i < count; i++) {
-      await this.send(gw, 'chunk-put', { transfer, index: i, count, data: doc.subarray(i * chunkSize, (i + 1) * chunkSize) });
-    }
+    await Promise.all(Array.from({ length: count }, (_, i) => this.send(gw, 'chunk-put', { transfer, index: i, count, data: doc.subarray(i * chunkSize, (i + 1) * chunkSize) })));
     return { transfer, digest };
   }
 

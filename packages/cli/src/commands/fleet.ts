@@ -198,6 +198,7 @@ function check(sub: Exclude<Sub, 'keygen'>, values: Values, args: string[]): Pla
       return async (ctl) => {
         ctl.on((e) => {
           if (e.type !== 'console' || e.partition !== name || e.gw !== target) return;
+          if (process.stdout.destroyed) return;
           if (json) process.stdout.write(`${JSON.stringify({ gw: e.gw, partition: e.partition, text: new TextDecoder().decode(e.data), dropped: e.dropped })}\n`);
           else process.stdout.write(e.data);
           if (e.dropped > 0) process.stderr.write(`rvisor: ${e.dropped} console bytes of ${name} dropped by the agent's rate limit\n`);
@@ -206,6 +207,8 @@ function check(sub: Exclude<Sub, 'keygen'>, values: Values, args: string[]): Pla
         process.stderr.write(`rvisor: following the console of ${name} on ${target}${Number.isFinite(duration) ? ` for ${duration} ms` : ' (Ctrl-C ends)'}\n`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', () => resolve());
+          // `rvisor fleet logs ... | head`: the reader has seen enough; end quietly.
+          process.stdout.on('error', () => resolve());
           if (Number.isFinite(duration)) setTimeout(resolve, duration);
         });
         return 0;

@@ -688,7 +688,7 @@ export class Hart {
           }
           continue;
         }
-        case 255 /* OP_BLOCK_END */: {
+        case 70 /* OP_BLOCK_END */: {
           const off = (pc - ramBase) >>> 0;
           if (off >= ramSize) { exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc; break loop; }
           blk = this.block(off >>> BLOCK_SHIFT);

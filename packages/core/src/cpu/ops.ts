@@ -90,9 +90,10 @@ export const OP_COUNT = 70;
 /**
  * Hart-internal pseudo-ops, never produced by the decoder: they live in the
  * decode cache's guard slots so that leaving a code block (falling off its
- * end, or jumping elsewhere) costs no check on the straight-line path.
+ * end, or jumping elsewhere) costs no check on the straight-line path. The id
+ * follows the decoder's directly: a dense range keeps V8's switch a jump table.
  */
-export const OP_BLOCK_END = 255;
+export const OP_BLOCK_END = 70;
 
 /** Mnemonics by op id, for disassembly in tests and debuggers. */
 export const OP_NAMES: readonly string[] = /* @__PURE__ */ [
