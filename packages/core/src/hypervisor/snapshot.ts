@@ -43,8 +43,10 @@ export interface PartitionSnapshot {
   queued: Record<string, Uint8Array[]>;
   /** Names of the shared windows granted to it, with address and access. */
   grants: { window: string; address: number; writable: boolean }[];
-  /** Hypervisor timeline (instructions) when taken. */
+  /** Hypervisor timeline when taken, in the units of `timeBase`. */
   timeline: number;
+  /** Time base of that timeline (instructions, or microseconds in real-time mode). */
+  timeBase: 'instructions' | 'microseconds';
   /** Pending blocking receive deadline (mtime ticks), if any. */
   recvDeadline: number | null;
 }
@@ -79,6 +81,7 @@ export function capturePartition(hv: Hypervisor, p: Partition): PartitionSnapsho
     queued,
     grants: p.grants.map((g) => ({ window: g.window, address: g.address, writable: g.writable })),
     timeline: hv.timeline,
+    timeBase: hv.timeBase,
     recvDeadline: p.recvDeadline === undefined ? null : p.recvDeadline === Infinity ? -1 : p.recvDeadline,
   };
 }
@@ -121,6 +124,7 @@ function checkPartition(body: unknown, where: string): PartitionSnapshot {
   need(isObject(s.queued) && Object.values(s.queued).every((q) => Array.isArray(q) && q.every((m) => m instanceof Uint8Array)), `${where}.queued`);
   need(Array.isArray(s.grants), `${where}.grants`);
   need(typeof s.timeline === 'number', `${where}.timeline`);
+  need(s.timeBase === 'instructions' || s.timeBase === 'microseconds', `${where}.timeBase`);
   checkRam(s.ram, s.config.ramSize ?? s.ram.size);
   checkVmState(s.vm, `${where}.vm`);
   return s;
@@ -137,7 +141,7 @@ export function applyPartition(hv: Hypervisor, p: Partition, s: PartitionSnapsho
   vm.hart.flushDecodeCache();
   if (timelineShift) {
     // Keep mtime continuous on the new timeline: shift by whole ticks only.
-    const delta = hv.timeline - s.timeline;
+    const delta = cycles(hv.timeline, hv.timeBase) - cycles(s.timeline, s.timeBase);
     const ticks = Math.floor(delta / 10);
     vm.hart.cycle += ticks * 10;
     vm.hart.timeOffset -= ticks;
@@ -196,6 +200,11 @@ export function captureGateway(hv: Hypervisor): GatewaySnapshot {
 }
 
 export { HOST };
+
+/** A timeline position in hart cycles (instructions at the nominal 100 MHz). */
+function cycles(timeline: number, base: string): number {
+  return base === 'microseconds' ? timeline * 100 : timeline;
+}
 
 function need(ok: boolean, field: string): void {
   if (!ok) throw new SnapshotError('SNAPSHOT_FIELD', `snapshot field ${field} is missing or has the wrong type`);
