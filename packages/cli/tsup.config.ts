@@ -9,6 +9,8 @@ export default defineConfig({
   platform: 'node',
   banner: { js: '#!/usr/bin/env node' },
   sourcemap: true,
-  clean: true,
+  // One entry, no chunks: nothing stale to clean, and not deleting dist/ first
+  // keeps a concurrently running `rvisor` (tests, a second build) working.
+  clean: false,
   dts: false,
 });

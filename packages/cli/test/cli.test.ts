@@ -192,7 +192,7 @@ guests('piped stdin reaches the guest read(0) until end-of-file', () => {
 guests('empty stdin is end-of-file at once', () => {
   const got = rvisor(['run', guest.cat]);
   assert.is(got.stdout, '');
-  assert.is(got.status, 0);
+  assert.is(got.status, 0, got.stderr);
 });
 
 guests('a flat binary runs with --entry and --load-address', () => {

@@ -37,7 +37,8 @@ up('runs the example gateway to the end with prefixed consoles and exit 0', () =
 up('two runs print the same consoles and --json the same stats', () => {
   const a = rvisor('up', '--json', gatewayFile);
   const b = rvisor('up', '--json', gatewayFile);
-  assert.is(a.status, 0);
+  assert.is(a.status, 0, a.stderr);
+  assert.is(b.status, 0, b.stderr);
   assert.is(a.stderr.replace(/\d+ ms/g, ''), b.stderr.replace(/\d+ ms/g, ''));
   const ja = JSON.parse(a.stdout);
   const jb = JSON.parse(b.stdout);

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from './clock.ts';
 import { decodeMessage, encodeMessage } from './protocol/codec.ts';
 import {
-  FleetError, FLEET_DIGEST_MISMATCH, FLEET_MIGRATION_FAILED, FLEET_NO_GATEWAY, FLEET_OFFLINE, FLEET_TIMEOUT, fleetError,
+  FleetError, FLEET_BAD_STATE, FLEET_DIGEST_MISMATCH, FLEET_MIGRATION_FAILED, FLEET_NO_GATEWAY, FLEET_OFFLINE, FLEET_TIMEOUT, fleetError,
 } from './protocol/errors.ts';
 import {
   DEFAULT_MAX_PAYLOAD, SCHEMA_VERSION,
@@ -10,6 +10,10 @@ import {
 } from './protocol/schema.ts';
 import { sha256Hex, signCommand, type Signer } from './protocol/sign.ts';
 import { checkName, cmdTopic, consoleTopic, filters, parseTopic, replyTopic } from './protocol/topics.ts';
+import { Rollout, type RolloutSpec } from './rollout.ts';
+
+export type { TlsOptions } from './transport.ts';
+export type { Rollout, RolloutAction, RolloutEvent, RolloutFailure, RolloutReport, RolloutSpec, RolloutStatus } from './rollout.ts';
 import { Transport, type Incoming, type TransportOptions } from './transport.ts';
 
 export interface ControllerOptions {
@@ -123,6 +127,8 @@ export class Controller {
   readonly #managed = new Set<string>();
   /** Workloads in the middle of a migration: reconcile leaves them alone. */
   readonly #moving = new Set<string>();
+  /** Ids of rollouts in progress: two runs of one job at once would share command ids. */
+  readonly #rollouts = new Set<string>();
   #counter = 0;
   #reconciling: Promise<unknown> = Promise.resolve();
   #checkpointTimer: unknown;
@@ -388,14 +394,36 @@ export class Controller {
   }
 
   /** `{ doc }` when it fits a payload, else uploads it with chunk-put and returns `{ transfer }`; always with its digest. */
-  async stageBlob(gw: string, doc: Uint8Array): Promise<{ doc?: Uint8Array; transfer?: string; digest: string }> {
+  async stageBlob(
+    gw: string, doc: Uint8Array, options: { transfer?: string; chunkId?: (index: number) => string; timeoutMs?: number } = {},
+  ): Promise<{ doc?: Uint8Array; transfer?: string; digest: string }> {
     const digest = await sha256Hex(doc);
     const chunkSize = this.#opts.chunkSize ?? 256 * 1024;
     if (doc.length <= chunkSize) return { doc, digest };
-    const transfer = `up.${randomHex(8)}`;
+    // A caller-chosen transfer and chunk ids make a repeated upload a duplicate (answered from the agent's cache).
+    const transfer = options.transfer ?? `up.${randomHex(8)}`;
     const count = Math.ceil(doc.length / chunkSize);
-    await Promise.all(Array.from({ length: count }, (_, i) => this.send(gw, 'chunk-put', { transfer, index: i, count, data: doc.subarray(i * chunkSize, (i + 1) * chunkSize) })));
+    const opts = (i: number): { id?: string; timeoutMs?: number } => ({
+      ...(options.chunkId ? { id: options.chunkId(i) } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    await Promise.all(Array.from({ length: count }, (_, i) => this.send(gw, 'chunk-put', { transfer, index: i, count, data: doc.subarray(i * chunkSize, (i + 1) * chunkSize) }, opts(i))));
     return { transfer, digest };
+  }
+
+  // ---- rollouts ---------------------------------------------------------------------
+
+  /**
+   * Applies one action to many gateways with a rate limit and an abort
+   * threshold (PROTOCOL.md §12). Returns at once; the job starts on the next
+   * microtask, so listeners attached right away see every event.
+   */
+  rollout(spec: RolloutSpec): Rollout {
+    if (!this.transport) throw fleetError(FLEET_OFFLINE, 'controller is not started');
+    if (spec.id !== undefined && this.#rollouts.has(spec.id)) throw fleetError(FLEET_BAD_STATE, `rollout ${spec.id} is already running`);
+    const job = new Rollout(this, spec);
+    this.#rollouts.add(job.id);
+    void job.result.finally(() => this.#rollouts.delete(job.id));
+    return job;
   }
 
   // ---- migration and checkpoints ------------------------------------------------

@@ -21,4 +21,10 @@ export class TokenBucket {
     this.#tokens -= granted;
     return granted;
   }
+
+  /** Milliseconds until `n` tokens are available (0: now), for callers that wait rather than drop. */
+  msUntil(n: number, now: number): number {
+    const have = Math.min(this.burst, this.#tokens + (Math.max(0, now - this.#last) * this.rate) / 1000);
+    return have >= n ? 0 : Math.max(1, Math.ceil(((n - have) * 1000) / this.rate));
+  }
 }

@@ -28,6 +28,23 @@ export interface TransportOptions {
   connectTimeout?: number;
   username?: string;
   password?: string;
+  /** TLS for `mqtts://` and `wss://` URLs (passed to Node's `tls.connect` by mqtt.js). */
+  tls?: TlsOptions;
+}
+
+/** PEM text or bytes, as Node's `tls.connect` takes them. */
+export type Pem = string | Uint8Array;
+
+export interface TlsOptions {
+  /** Trusted CA certificate(s) for the broker's certificate; default: Node's bundled roots. */
+  ca?: Pem | Pem[];
+  /** Client certificate and its private key, for brokers that require them (`require_certificate true`). */
+  cert?: Pem;
+  key?: Pem;
+  /** `false` accepts any broker certificate (testing only). Default true. */
+  rejectUnauthorized?: boolean;
+  /** Name the broker certificate must carry (SNI too); default: the URL's host. */
+  servername?: string;
 }
 
 export interface Incoming {
@@ -92,6 +109,7 @@ export class Transport {
     if (options.username !== undefined) opts.username = options.username;
     if (options.password !== undefined) opts.password = options.password;
     if (options.will) opts.will = toMqttWill(options.will);
+    if (options.tls) Object.assign(opts, tlsOptions(options.tls));
     const client = mqtt.connect(options.url, opts);
     // Commands and replies are small request/response packets: Nagle plus
     // delayed ACKs would add ~40 ms to each hop.
@@ -177,6 +195,17 @@ function noDelay(client: MqttClient): void {
 
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function tlsOptions(t: TlsOptions): Partial<IClientOptions> {
+  const pem = (p: Pem): string | Buffer => (typeof p === 'string' ? p : toBuffer(p));
+  const o: Partial<IClientOptions> = {};
+  if (t.ca !== undefined) o.ca = (Array.isArray(t.ca) ? t.ca.map(pem) : pem(t.ca)) as IClientOptions['ca'];
+  if (t.cert !== undefined) o.cert = pem(t.cert);
+  if (t.key !== undefined) o.key = pem(t.key);
+  if (t.rejectUnauthorized !== undefined) o.rejectUnauthorized = t.rejectUnauthorized;
+  if (t.servername !== undefined) o.servername = t.servername;
+  return o;
 }
 
 function toMqttWill(w: Will): NonNullable<IClientOptions['will']> {

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Agent } from '../src/agent.ts';
 import { HypervisorHost } from '../src/hypervisor-host.ts';
+import { FakeHost } from './_fake-host.ts';
 import { startMosquitto, uniqueFleet, until } from './_brokers.ts';
 
 /*
@@ -59,6 +61,55 @@ usage('an unreachable broker exits 1', async () => {
   assert.match(r.err, /ECONNREFUSED/);
 });
 usage.run();
+
+// ---------------------------------------------------------------------------
+const roll = suite('rvisor fleet rollout: progress on stderr, summary on stdout, exit 1 when aborted');
+roll('usage errors exit 2; a rollout to every gateway exits 0; an aborted one exits 1 and names the skipped gateways', async () => {
+  const agents: Agent[] = [];
+  const gateways = async (f: string, n: number): Promise<Map<string, FakeHost>> => {
+    const hosts = new Map<string, FakeHost>();
+    for (let i = 0; i < n; i++) {
+      const host = new FakeHost();
+      const agent = new Agent({ fleet: f, gw: `gw-${i}`, host, url: broker.url, telemetryIntervalMs: 0 });
+      await agent.start();
+      agents.push(agent);
+      hosts.set(`gw-${i}`, host);
+    }
+    return hosts;
+  };
+  try {
+    const okFleet = uniqueFleet('roll-ok');
+    const abFleet = uniqueFleet('roll-ab');
+    const okHosts = await gateways(okFleet, 3);
+    const abHosts = await gateways(abFleet, 4);
+    abHosts.get('gw-1')!.failNext('deploy', 'FAKE_BROKEN');
+    const image = ['--image', COUNTER, '--ram', '64K'];
+    const [noName, badRate, noImage, ok, ab] = await Promise.all([
+      cli(['fleet', 'rollout', ...base, ...image]),
+      cli(['fleet', 'rollout', ...base, '--name', 'app', ...image, '--rate', 'fast']),
+      cli(['fleet', 'rollout', ...base, '--name', 'app']),
+      cli(['fleet', 'rollout', '--broker', broker.url, '--fleet', okFleet, '--name', 'app', ...image, '--concurrency', '2', '--rate', '50/s']),
+      cli(['fleet', 'rollout', '--broker', broker.url, '--fleet', abFleet, '--name', 'app', ...image, '--gateways', 'gw-0,gw-1,gw-2,gw-3', '--abort-after', '1', '--id', 'ab1', '--json']),
+    ]);
+    for (const [r, re] of [[noName, /missing --name/], [badRate, /--rate expects/], [noImage, /missing --image/]] as const) {
+      assert.is(r.code, 2, r.err);
+      assert.match(r.err, re);
+    }
+    assert.is(ok.code, 0, ok.err);
+    assert.match(ok.out, /^rollout job-[0-9a-f]+: deploy app: completed in \d+ ms\n  succeeded 3: gw-0, gw-1, gw-2\n  failed    0\n  skipped   0\n$/);
+    assert.match(ok.err, /gw-2 ok in \d+ ms \(3\/3\)/);
+    for (const host of okHosts.values()) assert.is(host.parts.get('app')?.state, 'running');
+    assert.is(ab.code, 1, ab.err);
+    const report = JSON.parse(ab.out) as { outcome: string; succeeded: string[]; failed: { gw: string; code: string }[]; skipped: string[] };
+    assert.equal([report.outcome, report.succeeded, report.failed.map((x) => [x.gw, x.code]), report.skipped], ['aborted', ['gw-0'], [['gw-1', 'FAKE_BROKEN']], ['gw-2', 'gw-3']]);
+    assert.match(ab.err, /gw-1 FAILED .*\[FAKE_BROKEN\]/);
+    assert.match(ab.err, /aborting: .*2 gateway\(s\) will not be attempted/);
+    assert.is(abHosts.get('gw-2')!.parts.size, 0);
+  } finally {
+    for (const a of agents) await a.stop();
+  }
+});
+roll.run();
 
 // ---------------------------------------------------------------------------
 const e2e = suite('rvisor agent / fleet: a signed fleet from the command line');

@@ -31,6 +31,10 @@ Options:
                           repeatable
   --username NAME         MQTT username (default: from the URL)
   --password-file FILE    MQTT password, read from FILE (first line)
+  --ca FILE               trust this CA certificate (PEM) for an mqtts:// broker
+  --cert FILE             client certificate (PEM) for brokers that require one
+  --cert-key FILE         its private key (PEM)
+  --insecure              do not verify the broker's certificate (testing only)
   --mqtt5                 speak MQTT 5 instead of 3.1.1
   -h, --help              show this help
 
@@ -47,6 +51,10 @@ const OPTIONS = {
   'trusted-key': { type: 'string', multiple: true },
   username: { type: 'string' },
   'password-file': { type: 'string' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  'cert-key': { type: 'string' },
+  insecure: { type: 'boolean' },
   mqtt5: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -69,6 +77,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const maxPartitions = values['max-partitions'] === undefined ? 16 : parseCount('--max-partitions', values['max-partitions']);
   const trustedKeys = (values['trusted-key'] ?? []).map(readPublicKey);
   const password = values['password-file'] === undefined ? undefined : readText(values['password-file'], '--password-file').split('\n')[0]!;
+  const tls = tlsFlags(values);
 
   // Loaded here, not at start-up, so that `--help` and usage errors stay instant.
   const [{ Agent }, { HypervisorHost }] = await Promise.all([import('@rvisor/fleet/agent'), import('@rvisor/fleet/hypervisor-host')]);
@@ -81,6 +90,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         connectTimeout: 10_000,
         ...(values.username !== undefined ? { username: values.username } : {}),
         ...(password !== undefined ? { password } : {}),
+        ...(tls ? { tls } : {}),
       },
       ...(trustedKeys.length > 0 ? { trustedKeys } : {}),
       onError: (e) => warn((e as Error).message),
@@ -123,6 +133,23 @@ function readText(path: string, flag: string): string {
 }
 
 // ---- shared with `rvisor fleet` -------------------------------------------------------------
+
+/** TLS for mqtts:// from --ca / --cert / --cert-key / --insecure (files read before connecting). */
+export function tlsFlags(values: { ca?: string; cert?: string; 'cert-key'?: string; insecure?: boolean }): { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean } | undefined {
+  if (values['cert-key'] !== undefined && values.cert === undefined) throw new UsageError('--cert-key needs --cert');
+  if (values.cert !== undefined && values['cert-key'] === undefined) throw new UsageError('--cert needs --cert-key');
+  const t: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean } = {};
+  const pem = (path: string, flag: string): string => {
+    const text = readText(path, flag);
+    if (!text.includes('-----BEGIN ')) throw new UsageError(`${flag}: '${path}' is not a PEM file`);
+    return text;
+  };
+  if (values.ca !== undefined) t.ca = pem(values.ca, '--ca');
+  if (values.cert !== undefined) t.cert = pem(values.cert, '--cert');
+  if (values['cert-key'] !== undefined) t.key = pem(values['cert-key'], '--cert-key');
+  if (values.insecure) t.rejectUnauthorized = false;
+  return Object.keys(t).length > 0 ? t : undefined;
+}
 
 export function usage(err: unknown, command: string): UsageError {
   // parseArgs says "Unknown option '--x'. To specify a positional...": keep the first sentence.

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Controller, GatewayView } from '@rvisor/fleet/controller';
+import type { Controller, GatewayView, RolloutAction, RolloutReport, RolloutSpec, TlsOptions } from '@rvisor/fleet/controller';
 import { parseCount, parseSize } from '../numbers.ts';
 import { UsageError } from '../usage.ts';
 import { fail, redact, required, usage, withTimeout } from './agent.ts';
@@ -26,6 +26,9 @@ Subcommands:
   snapshot --gw GW NAME -o FILE        save a partition's snapshot (a running one is
                                        paused around it)
   logs --gw GW NAME [--duration MS]    stream a partition's console until Ctrl-C
+  rollout --name NAME --image FILE     deploy (or --action update|start|stop|pause|resume|
+                                       destroy) NAME on many gateways: progress on stderr,
+                                       summary on stdout; see 'Rollout options'
   keygen --out PREFIX                  new Ed25519 key pair: PREFIX.key (private, PKCS#8)
                                        and PREFIX.pub (for 'rvisor agent --trusted-key')
 
@@ -33,13 +36,31 @@ Options:
   --broker URL           mqtt://[user:password@]host:port (also mqtts://, ws://)
   --fleet FLEET          fleet name
   --key FILE             sign commands with this private key (PREFIX.key)
+  --ca FILE              trust this CA certificate (PEM) for an mqtts:// broker
+  --cert FILE            client certificate (PEM) for brokers that require one
+  --cert-key FILE        its private key (PEM); --key is the command signing key
+  --insecure             do not verify the broker's certificate (testing only)
   --timeout MS           per-command deadline (default 10000)
-  --wait MS              how long 'ls' listens for gateways (default 500)
+  --wait MS              how long 'ls' and 'rollout' listen for gateways (default 500)
   --json                 print the result as one JSON document
   -h, --help             show this help
 
+Rollout options:
+  --action ACTION        deploy (default), update (destroy + deploy), start, stop,
+                         pause, resume, destroy
+  --gateways A,B,C       these gateways, in this order (default: every gateway online
+                         after --wait, by name)
+  --rate N[/s]           start at most N gateways per second (default: no limit)
+  --concurrency N        at most N gateways in flight (default 1)
+  --abort-after N|P%     stop sending after N failed gateways, or once more than P%
+                         of the settled ones failed
+  --id JOB               job id (default random): re-running a job id applies nothing
+                         twice and attempts only what it skipped
+  --ram SIZE --profile --isa --no-start   as for deploy
+
 Exit status: 0 on success, 1 when the fleet refuses or does not answer (the
-error code, e.g. [FLEET_NOT_FOUND], ends the message), 2 for usage errors.
+error code, e.g. [FLEET_NOT_FOUND], ends the message) or a rollout aborted or
+had a failed gateway, 2 for usage errors.
 `;
 
 const OPTIONS = {
@@ -55,6 +76,18 @@ const OPTIONS = {
   out: { type: 'string', short: 'o' },
   duration: { type: 'string' },
   key: { type: 'string' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  'cert-key': { type: 'string' },
+  insecure: { type: 'boolean' },
+  name: { type: 'string' },
+  image: { type: 'string' },
+  action: { type: 'string' },
+  gateways: { type: 'string' },
+  rate: { type: 'string' },
+  concurrency: { type: 'string' },
+  'abort-after': { type: 'string' },
+  id: { type: 'string' },
   timeout: { type: 'string' },
   wait: { type: 'string' },
   json: { type: 'boolean' },
@@ -62,7 +95,7 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parse>['values'];
-const SUBCOMMANDS = ['ls', 'deploy', 'start', 'stop', 'pause', 'resume', 'destroy', 'migrate', 'snapshot', 'logs', 'keygen'] as const;
+const SUBCOMMANDS = ['ls', 'deploy', 'start', 'stop', 'pause', 'resume', 'destroy', 'migrate', 'snapshot', 'logs', 'rollout', 'keygen'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
 function parse(argv: string[]) {
@@ -90,13 +123,14 @@ export async function fleetCommand(argv: string[]): Promise<number> {
   const broker = required(values.broker, '--broker', 'fleet');
   const fleet = required(values.fleet, '--fleet', 'fleet');
   const timeoutMs = values.timeout === undefined ? 10_000 : parseCount('--timeout', values.timeout);
+  const tls = tlsOptions(values);
 
   const { Controller } = await import('@rvisor/fleet/controller');
   const { importSigner, keyIdOf } = await import('@rvisor/fleet/protocol');
   let ctl: Controller | undefined;
   try {
     const signer = values.key === undefined ? undefined : await loadSigner(values.key, importSigner, keyIdOf);
-    ctl = new Controller({ fleet, url: broker, commandTimeoutMs: timeoutMs, failover: false, ...(signer ? { signer } : {}), connection: { connectTimeout: 10_000, reconnectPeriod: 0 } });
+    ctl = new Controller({ fleet, url: broker, commandTimeoutMs: timeoutMs, failover: false, ...(signer ? { signer } : {}), connection: { connectTimeout: 10_000, reconnectPeriod: 0, ...(tls ? { tls } : {}) } });
     await withTimeout(ctl.start(), 15_000, `cannot reach the broker at ${redact(broker)}`);
     return await plan(ctl, values);
   } catch (err) {
@@ -190,6 +224,9 @@ function check(sub: Exclude<Sub, 'keygen'>, values: Values, args: string[]): Pla
         return 0;
       };
     }
+    case 'rollout':
+      arity(0, 'no arguments (NAME and IMAGE are --name and --image)');
+      return rolloutPlan(values);
     case 'logs': {
       arity(1, 'NAME');
       const target = gw();
@@ -215,6 +252,103 @@ function check(sub: Exclude<Sub, 'keygen'>, values: Values, args: string[]): Pla
       };
     }
   }
+}
+
+const ACTIONS = ['deploy', 'update', 'start', 'stop', 'pause', 'resume', 'destroy'] as const;
+
+function rolloutPlan(values: Values): Plan {
+  const action: RolloutAction = oneOf('--action', values.action ?? 'deploy', ACTIONS);
+  const name = required(values.name, '--name', 'fleet');
+  const withImage = action === 'deploy' || action === 'update';
+  const spec: Omit<RolloutSpec, 'gateways'> & { gateways?: RolloutSpec['gateways'] } = { action, name };
+  if (withImage) {
+    spec.image = readBinary(required(values.image, '--image', 'fleet'));
+    spec.ramSize = values.ram === undefined ? 1 << 20 : parseSize('--ram', values.ram);
+    spec.profile = oneOf('--profile', values.profile ?? 'app', ['app', 'machine'] as const);
+    spec.isa = oneOf('--isa', values.isa ?? 'rv32imac', ['rv32imac', 'rv32ima'] as const);
+    if (action === 'deploy') spec.start = values['no-start'] !== true;
+  } else if (values.image !== undefined) {
+    throw new UsageError(`--image is only for --action deploy or update, not ${action}`);
+  }
+  if (values.id !== undefined) spec.id = values.id;
+  if (values.timeout !== undefined) spec.timeoutMs = parseCount('--timeout', values.timeout);
+  const rate: NonNullable<RolloutSpec['rate']> = {};
+  if (values.rate !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(values.rate.trim());
+    if (!m || !(Number(m[1]) > 0)) throw new UsageError(`--rate expects commands per second such as 5 or 5/s, got '${values.rate}'`);
+    rate.perSecond = Number(m[1]);
+  }
+  if (values.concurrency !== undefined) rate.concurrency = parseCount('--concurrency', values.concurrency);
+  spec.rate = rate;
+  const abort = values['abort-after'];
+  if (abort !== undefined) {
+    const pct = /^(\d+(?:\.\d+)?)%$/.exec(abort.trim());
+    if (pct) {
+      const ratio = Number(pct[1]) / 100;
+      if (!(ratio < 1)) throw new UsageError(`--abort-after percentage must be below 100%, got '${abort}'`);
+      spec.abortAfter = { failureRatio: ratio };
+    } else {
+      spec.abortAfter = { failures: parseCount('--abort-after', abort) };
+    }
+  }
+  const list = values.gateways?.split(',').map((g) => g.trim()).filter(Boolean);
+  if (list !== undefined && list.length === 0) throw new UsageError('--gateways names no gateway');
+  const json = values.json === true;
+  return async (ctl) => {
+    await settle(ctl, values.wait === undefined ? 500 : parseCount('--wait', values.wait));
+    if (list === undefined && !ctl.gateways().some((g) => g.online)) {
+      throw Object.assign(new Error(`no gateway of fleet ${ctl.fleet} is online; nothing to roll out`), { code: 'FLEET_NO_GATEWAY' });
+    }
+    const job = ctl.rollout({ ...spec, gateways: list ?? 'all' });
+    const total = job.status().pending.length;
+    const say = (line: string): void => { process.stderr.write(`rvisor: rollout ${job.id}: ${line}\n`); };
+    say(`${action} ${name} on ${total} gateway(s)`);
+    let settled = 0;
+    job.on((e) => {
+      if (e.type === 'started') say(`${e.gw} started`);
+      else if (e.type === 'succeeded') say(`${e.gw} ok in ${e.ms} ms (${++settled}/${total})`);
+      else if (e.type === 'failed') say(`${e.gw} FAILED in ${e.ms} ms: ${e.message} [${e.code}] (${++settled}/${total})`);
+      else if (e.type === 'aborted') say(`aborting: ${e.reason}; ${e.skipped.length} gateway(s) will not be attempted`);
+    });
+    const stop = (): void => job.abort('interrupted (SIGINT)');
+    process.once('SIGINT', stop);
+    const report = await job.result.finally(() => process.off('SIGINT', stop));
+    process.stdout.write(json ? `${JSON.stringify(report)}\n` : rolloutSummary(report));
+    return report.outcome === 'completed' && report.failed.length === 0 ? 0 : 1;
+  };
+}
+
+function rolloutSummary(r: RolloutReport): string {
+  const lines = [
+    `rollout ${r.id}: ${r.action} ${r.name}: ${r.outcome}${r.abortReason ? ` (${r.abortReason})` : ''} in ${r.finishedAt - r.startedAt} ms`,
+    `  succeeded ${r.succeeded.length}${r.succeeded.length > 0 ? `: ${r.succeeded.join(', ')}` : ''}`,
+    `  failed    ${r.failed.length}${r.failed.map((f) => `\n    ${f.gw}: ${f.message} [${f.code}]`).join('')}`,
+    `  skipped   ${r.skipped.length}${r.skipped.length > 0 ? `: ${r.skipped.join(', ')}` : ''}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** TLS for mqtts:// from --ca / --cert / --cert-key / --insecure (files read before connecting). */
+function tlsOptions(values: Values): TlsOptions | undefined {
+  if (values['cert-key'] !== undefined && values.cert === undefined) throw new UsageError('--cert-key needs --cert');
+  if (values.cert !== undefined && values['cert-key'] === undefined) throw new UsageError('--cert needs --cert-key');
+  const t: TlsOptions = {};
+  if (values.ca !== undefined) t.ca = readPem(values.ca, '--ca');
+  if (values.cert !== undefined) t.cert = readPem(values.cert, '--cert');
+  if (values['cert-key'] !== undefined) t.key = readPem(values['cert-key'], '--cert-key');
+  if (values.insecure) t.rejectUnauthorized = false;
+  return Object.keys(t).length > 0 ? t : undefined;
+}
+
+function readPem(path: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new UsageError(`${flag}: '${path}' is not a PEM file`);
+  return text;
 }
 
 /** Waits until no new gateway state has arrived for a while (retained states come in a burst after subscribing). */

@@ -58,6 +58,25 @@ export interface HartOptions {
   hostTraps?: boolean;
 }
 
+/**
+ * What a compiling tier (cpu/jit) plugs into the hart. The hart knows only
+ * this shape, so importing the interpreter never pulls in the compiler.
+ */
+export interface CompiledTier {
+  /**
+   * Run translated code from `pc` for at most `limit` instructions; update pc,
+   * registers, instret and cycle, and return how many retired (0: the
+   * interpreter must go on at pc).
+   */
+  run(limit: number): number;
+  /** RAM bytes [off, off + width) were written (a store into a PAGE_CODE page). */
+  invalidate(off: number, width: number): void;
+  /** Forget everything (fence.i, reset, snapshot restore). */
+  flush(): void;
+  /** Set by run(): instructions the interpreter should execute before calling run() again. */
+  readonly interpretNext: number;
+}
+
 /** Code-block geometry of the decode cache: 1 KiB of guest code per block. */
 const BLOCK_SHIFT = 10;
 const BLOCK_BYTES = 1 << BLOCK_SHIFT;
@@ -158,6 +177,7 @@ export class Hart {
   private slowTval = 0;
   private trapCause = 0;
   private trapTval = 0;
+  private tier: CompiledTier | null = null;
 
   constructor(bus: Bus, options: HartOptions = {}) {
     const isa = options.isa ?? 'rv32imac';
@@ -213,6 +233,16 @@ export class Hart {
       const b = blocks[i];
       if (b) b.fill(0, 0, BLOCK_BYTES);
     }
+    if (this.tier !== null) this.tier.flush();
+  }
+
+  /**
+   * Install (or with null remove) a compiling tier; see cpu/jit. Translated
+   * code is a cache: it holds no state of its own.
+   */
+  setTier(tier: CompiledTier | null): void {
+    if (this.tier !== null) this.tier.flush();
+    this.tier = tier;
   }
 
   /**
@@ -230,6 +260,7 @@ export class Hart {
       const b = blocks[s >>> BLOCK_SHIFT];
       if (b) b[s & BLOCK_MASK] = 0;
     }
+    if (this.tier !== null) this.tier.invalidate(off, width);
   }
 
   /** The next instruction boundary inside run() returns STOP_HALT (or the next run() at once). */
@@ -266,6 +297,17 @@ export class Hart {
   csrWrite(n: number, v: number): void {
     if (!csrExists(n)) throw new RvisorError('HART_UNKNOWN_CSR', `no CSR 0x${(n >>> 0).toString(16)}`);
     csrWrite(this, n, v, false);
+  }
+
+  /**
+   * Whether the instruction at `pc` is in the decode cache, i.e. has run since
+   * it was last written (the compiling tier translates only code that has run).
+   */
+  hasRun(pc: number): boolean {
+    const off = (pc - this.bus.ramBase) >>> 0;
+    if (off >= this.bus.ramSize) return false;
+    const b = this.blocks[off >>> BLOCK_SHIFT];
+    return b !== null && b !== undefined && b[off & BLOCK_MASK] !== 0;
   }
 
   /** Host bytes held by the decode cache (blocks allocated so far plus the block table). */
@@ -318,6 +360,15 @@ export class Hart {
         if (limit > WARMUP_CHUNK) limit = WARMUP_CHUNK;
       }
       this.recheck = false;
+      const tier = this.tier;
+      if (tier !== null) {
+        // Translated code needs no recheck: it leaves before anything with side effects.
+        const k = tier.run(limit);
+        used += k;
+        if (k === limit) continue;
+        limit -= k;
+        if (limit > tier.interpretNext) limit = tier.interpretNext;
+      }
       used += this.exec(limit);
       const why = this.exitReason;
       if (why === EXIT_CHUNK) continue;

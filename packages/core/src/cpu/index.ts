@@ -1,6 +1,6 @@
 /** `@rvisor/core/cpu`: the RISC-V hart (fast interpreter), its decoder and constants. */
 export { Hart } from './hart.ts';
-export type { HartOptions, Isa } from './hart.ts';
+export type { CompiledTier, HartOptions, Isa } from './hart.ts';
 export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
 export {
   CAUSE_BREAKPOINT, CAUSE_ECALL_M, CAUSE_ECALL_U, CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_INTERRUPT,

@@ -1,0 +1,280 @@
+/**
+ * The compiling tier: one hart's cache of translated code regions and the
+ * dispatcher that runs them. Opt-in and tree-shakable: the hart only knows
+ * the `CompiledTier` interface; importing this module is what pulls in the
+ * translator.
+ *
+ * Design, chosen by measurement (docs/ARCHITECTURE.md, "Performance tiers"):
+ * one `new Function` per 4 KiB code page holding all of that page's hot blocks
+ * in a `for (;;) switch (block)` loop with guest registers in JS locals, so
+ * loops run inside one JS function. The interpreter runs first; a page is
+ * translated after the hart has started `threshold` interpreter chunks in it
+ * (sampling, no per-instruction counters). The cache is per hart (so per
+ * partition), holds at most `maxRegions` pages and is cleared when full.
+ */
+
+import type { CompiledTier, Hart } from '../hart.ts';
+import { PAGE_CODE } from '../../memory/bus.ts';
+import { EXIT_JUMP, EXIT_MISS, EXIT_SLOW, REGION_SHIFT, translate } from './translate.ts';
+import type { RamLayout } from './translate.ts';
+
+export interface CompilerOptions {
+  /** Interpreter chunks started in a page before it is translated (default 8). */
+  threshold?: number;
+  /** Translated pages kept per hart before the cache is cleared (default 256 = 1 MiB of guest code). */
+  maxRegions?: number;
+}
+
+type RegionFn = (lim: number, pc: number) => number;
+type Factory = (...env: unknown[]) => RegionFn;
+
+/** Entry points remembered per page (a bound on translation work). */
+const MAX_ENTRIES = 384;
+/**
+ * Interpreter chunk boundaries are arbitrary pcs; a few of them seed a page's
+ * first translation (the traversal finds the real block starts from there),
+ * later entries come only from jumps.
+ */
+const SEEDS = 4;
+/** Single interpreter steps tried to reach a block start before a pc counts as a new entry. */
+const MAX_STEPPING = 64;
+/** Interpreter chunk when no translated code is near. */
+const CHUNK = 64;
+/** Upper bound of the per-page threshold after repeated invalidation (back-off for self-modifying code). */
+const MAX_THRESHOLD = 1 << 20;
+
+let supported: boolean | undefined;
+
+/**
+ * Process-wide cache of generated factories by source text. Translations are
+ * pure functions of the guest code, so a fresh VM, a retranslated page or
+ * another partition running the same image reuses the factory, and V8 shares
+ * one feedback vector and one optimized code object between the closures it
+ * makes: warm-up is paid once per process, not per hart.
+ */
+const factories = new Map<string, Factory>();
+const MAX_FACTORIES = 2048;
+
+function factoryFor(source: string): Factory {
+  let f = factories.get(source);
+  if (f === undefined) {
+    if (factories.size >= MAX_FACTORIES) factories.clear();
+    f = new Function('x', 'st', 'ram', 'ram16', 'ram32', 'pf', 'mulh', 'mulhsu', 'mulhu', source) as Factory;
+    factories.set(source, f);
+  }
+  return f;
+}
+
+/**
+ * Whether this runtime lets us generate code (`new Function`); false under a
+ * strict Content Security Policy. Tried once per process.
+ */
+export function compilerSupported(): boolean {
+  if (supported === undefined) {
+    try {
+      supported = new Function('return 1')() === 1;
+    } catch {
+      supported = false;
+    }
+  }
+  return supported;
+}
+
+/**
+ * Give `hart` a compiling tier. Returns the compiler, or null (and the hart
+ * keeps interpreting) when the runtime forbids code generation.
+ */
+export function attachCompiler(hart: Hart, options: CompilerOptions = {}): Compiler | null {
+  if (!compilerSupported()) return null;
+  const c = new Compiler(hart, options);
+  hart.setTier(c);
+  return c;
+}
+
+export class Compiler implements CompiledTier {
+  readonly hart: Hart;
+  /** Pages translated since creation (recompiles included). */
+  translations = 0;
+  /** Times the cache was cleared because it was full. */
+  evictions = 0;
+
+  private readonly fns: (RegionFn | null)[];
+  private readonly heat: Int32Array;
+  private readonly threshold: Int32Array;
+  private readonly entries: (number[] | null)[];
+  /** Guest range [lo, hi) covered by each page's translation (RAM offsets), for precise invalidation. */
+  private readonly covered: Int32Array;
+  private readonly st = new Int32Array(2);
+  private readonly env: unknown[];
+  private readonly layout: RamLayout;
+  private readonly maxRegions: number;
+  private live = 0;
+  private readonly hasRun: (pc: number) => boolean;
+  private stepping = 0;
+  /** How many instructions the interpreter should run before calling run() again. */
+  interpretNext = CHUNK;
+
+  constructor(hart: Hart, options: CompilerOptions = {}) {
+    this.hart = hart;
+    const bus = hart.bus;
+    const regions = (bus.ramSize + (1 << REGION_SHIFT) - 1) >>> REGION_SHIFT;
+    this.fns = new Array<RegionFn | null>(regions).fill(null);
+    this.heat = new Int32Array(regions);
+    this.threshold = new Int32Array(regions).fill(Math.max(1, options.threshold ?? 8));
+    this.entries = new Array<number[] | null>(regions).fill(null);
+    this.covered = new Int32Array(regions * 2);
+    this.maxRegions = Math.max(1, options.maxRegions ?? 256);
+    this.layout = { ram: bus.ram, ramBase: bus.ramBase, ramSize: bus.ramSize, allowC: hart.isa === 'rv32imac' };
+    this.hasRun = (pc) => hart.hasRun(pc);
+    this.env = [hart.x, this.st, bus.ram, bus.ram16, bus.ram32, bus.pageFlags, mulh, mulhsu, mulhu];
+  }
+
+  /** Pages currently translated. */
+  get regions(): number {
+    return this.live;
+  }
+
+  /**
+   * Run translated code from hart.pc for at most `limit` instructions; returns
+   * how many retired (pc, registers and counters are updated). Returns as soon
+   * as pc reaches code that is not translated or needs the interpreter.
+   */
+  run(limit: number): number {
+    const h = this.hart;
+    const st = this.st;
+    const fns = this.fns;
+    const ramBase = h.bus.ramBase;
+    const ramSize = h.bus.ramSize;
+    let pc = h.pc;
+    let n = 0;
+    // Arrived by a jump from translated code (pc is a real control-flow target), not after the interpreter.
+    let jumped = false;
+    this.interpretNext = CHUNK;
+    for (;;) {
+      const off = (pc - ramBase) >>> 0;
+      if (off >= ramSize || (pc & 1) !== 0) break;
+      const r = off >>> REGION_SHIFT;
+      const f = fns[r]!;
+      if (f === null) {
+        this.heatUp(r, pc, jumped || (this.entries[r]?.length ?? 0) < SEEDS);
+        break;
+      }
+      const k = f(limit - n, pc);
+      n += k;
+      pc = st[1]! >>> 0;
+      const why = st[0];
+      if (why === EXIT_JUMP) {
+        jumped = true;
+        if (n < limit) continue;
+        break;
+      }
+      if (why === EXIT_MISS) {
+        if (jumped || k !== 0) {
+          this.heatUp(r, pc, true);
+        } else if (++this.stepping < MAX_STEPPING) {
+          // After the interpreter, pc is usually inside a translated block: step to its end,
+          // where a block starts, instead of taking a mid-block pc as a new entry.
+          this.interpretNext = 1;
+        } else {
+          this.stepping = 0;
+          this.heatUp(r, pc, true);
+        }
+      } else if (why === EXIT_SLOW) {
+        // The instruction after it starts a block.
+        this.interpretNext = 1;
+      }
+      break;
+    }
+    if (n !== 0) {
+      this.stepping = 0;
+      h.pc = pc;
+      h.instret += n;
+      h.cycle += n;
+    }
+    return n;
+  }
+
+  /** RAM bytes [off, off + width) changed: drop translations that cover them. */
+  invalidate(off: number, width: number): void {
+    const last = (off + width - 1) >>> REGION_SHIFT;
+    for (let r = off >>> REGION_SHIFT; r <= last; r++) {
+      if (this.fns[r] === null) continue;
+      if (off + width <= this.covered[2 * r]! || off >= this.covered[2 * r + 1]!) continue;
+      this.drop(r);
+      // Code that keeps rewriting itself is left to the interpreter for longer each time.
+      this.threshold[r] = Math.min(this.threshold[r]! * 2, MAX_THRESHOLD);
+    }
+  }
+
+  /** Forget every translation (fence.i, reset, snapshot restore). */
+  flush(): void {
+    this.fns.fill(null);
+    this.heat.fill(0);
+    this.live = 0;
+  }
+
+  private drop(r: number): void {
+    this.fns[r] = null;
+    this.heat[r] = 0;
+    this.live--;
+  }
+
+  /** The interpreter is about to run at `pc` in page `r`: count it, translate when hot. */
+  private heatUp(r: number, pc: number, entry: boolean): void {
+    let e = this.entries[r];
+    if (e === null || e === undefined) e = this.entries[r] = [];
+    if (entry && e.length < MAX_ENTRIES && !e.includes(pc | 0)) e.push(pc | 0);
+    if (++this.heat[r]! < this.threshold[r]!) return;
+    this.compile(r, e);
+  }
+
+  private compile(r: number, entries: number[]): void {
+    if (this.fns[r] === null && this.live >= this.maxRegions) {
+      // Clear-on-full: simple, and a working set larger than the cache is re-translated
+      // only as it gets hot again.
+      this.flush();
+      this.evictions++;
+    }
+    const t = translate(this.layout, r << REGION_SHIFT, entries, this.hasRun);
+    const factory = factoryFor(t.source);
+    if (this.fns[r] === null) this.live++;
+    // A page that keeps finding new entries is retranslated less and less often:
+    // each new function starts cold in V8.
+    else this.threshold[r] = Math.min(this.threshold[r]! * 2, MAX_THRESHOLD);
+    this.fns[r] = factory(...this.env);
+    this.heat[r] = 0;
+    this.translations++;
+    // Stores into this page must reach invalidate() (the hart's decode cache flags it too).
+    this.hart.bus.pageFlags[(r << REGION_SHIFT) >>> 12] |= PAGE_CODE;
+    this.covered[2 * r] = t.lo;
+    this.covered[2 * r + 1] = t.hi;
+    // Far jump targets are likely entries of their own pages.
+    const base = this.layout.ramBase;
+    for (const pc of t.external) {
+      const off = (pc - base) >>> 0;
+      if (off >= this.layout.ramSize) continue;
+      const q = off >>> REGION_SHIFT;
+      let e = this.entries[q];
+      if (e === null || e === undefined) e = this.entries[q] = [];
+      if (e.length < MAX_ENTRIES && !e.includes(pc | 0)) e.push(pc | 0);
+    }
+  }
+}
+
+/** High word of the unsigned 64-bit product, in 16-bit limbs so every partial product is exact. */
+function mulhu(a: number, b: number): number {
+  a >>>= 0;
+  b >>>= 0;
+  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
+  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
+}
+
+function mulh(a: number, b: number): number {
+  return (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
+}
+
+function mulhsu(a: number, b: number): number {
+  return (mulhu(a, b) - (a < 0 ? b : 0)) | 0;
+}
