@@ -7,6 +7,7 @@ import type { HypervisorOptions } from '../src/hypervisor/hypervisor.ts';
 import { ConfigError, PartitionError, RvisorError } from '../src/errors.ts';
 import { START_HEALTH_RESTART } from '../src/partition/lifecycle.ts';
 import { buildGuest, REPO_ROOT } from './_oracle.ts';
+import { exampleGateway } from './_gateway.ts';
 
 const dir = join(REPO_ROOT, 'packages/core/test/guests/hypervisor');
 const build = async (name: string, profile: 'app' | 'machine' = 'app'): Promise<Uint8Array> =>
@@ -15,7 +16,6 @@ const build = async (name: string, profile: 'app' | 'machine' = 'app'): Promise<
 const guests: Record<string, Uint8Array> = {};
 for (const g of ['spin', 'worker', 'faulty', 'channels', 'marker']) guests[g] = await build(g);
 guests.prober = await build('prober', 'machine');
-const gateway = (n: string): Uint8Array => readFileSync(join(REPO_ROOT, 'examples/gateway', `${n}.elf`));
 
 /** A hypervisor whose consoles are collected per partition. */
 function rig(options: Partial<HypervisorOptions> = {}) {
@@ -64,23 +64,10 @@ function expectedAverages(): string[] {
 }
 
 function runGateway() {
-  const { hv, out } = rig();
-  for (const n of ['sensor', 'filter', 'logger']) hv.createPartition({ name: n, image: gateway(n), ramSize: 256 << 10 });
-  hv.addChannel({ name: 'readings', kind: 'queuing', senders: ['sensor'], receivers: ['filter'], maxMessageSize: 8, depth: 8 });
-  hv.addChannel({ name: 'averages', kind: 'queuing', senders: ['filter'], receivers: ['logger'], maxMessageSize: 8, depth: 8 });
-  hv.addChannel({ name: 'latest', kind: 'sampling', senders: ['filter'], receivers: ['@host'], maxMessageSize: 8 });
-  hv.setSchedules([
-    {
-      name: 'main',
-      majorFrame: 1_000_000,
-      windows: [
-        { partition: 'sensor', offset: 0, duration: 200_000 },
-        { partition: 'filter', offset: 200_000, duration: 200_000 },
-        { partition: 'logger', offset: 400_000, duration: 300_000 },
-      ],
-    },
-  ]);
-  for (const n of ['sensor', 'filter', 'logger']) hv.start(n);
+  const hv = exampleGateway();
+  const out: Record<string, string> = {};
+  const dec = new TextDecoder();
+  hv.events.on('console', (e) => (out[e.partition] = (out[e.partition] ?? '') + dec.decode(e.bytes)));
   hv.runFrames(60);
   return { hv, out };
 }

@@ -11,6 +11,7 @@ import type { VmOptions } from '../src/vm/vm.ts';
 import { RvisorError, SnapshotError } from '../src/errors.ts';
 import { START_HEALTH_RESTORE, START_RESTORED } from '../src/partition/lifecycle.ts';
 import { buildGuest, REPO_ROOT } from './_oracle.ts';
+import { exampleGateway } from './_gateway.ts';
 
 const hvDir = join(REPO_ROOT, 'packages/core/test/guests/hypervisor');
 const worker = readFileSync(await buildGuest({ sources: [join(hvDir, 'worker.c')], profile: 'app', march: 'rv32imac' }));
@@ -54,7 +55,7 @@ const vmSnap = suite('virtual machine snapshots');
 for (const [label, options] of [
   ['app guest with heap, sleeps and console', { image: worker, argv: ['worker', '10'], ramSize: 1 << 20 }],
   ['machine guest with timer interrupts and the UART', { image: interrupts, profile: 'machine', ramSize: 1 << 20 }],
-] as const) {
+] as [string, VmOptions][]) {
   vmSnap(`a ${label} continues bit-exact from snapshots at random instruction counts`, async () => {
     const whole = vmWithConsole(options);
     const end = whole.vm.runToEnd({ maxInstructions: 200_000_000 });
@@ -238,26 +239,7 @@ part.run();
 
 const gw = suite('gateway snapshots');
 
-function gateway() {
-  const hv = new Hypervisor({ poolSize: 8 << 20 });
-  for (const n of ['sensor', 'filter', 'logger']) hv.createPartition({ name: n, image: gatewayElf(n), ramSize: 256 << 10 });
-  hv.addChannel({ name: 'readings', kind: 'queuing', senders: ['sensor'], receivers: ['filter'], maxMessageSize: 8, depth: 8 });
-  hv.addChannel({ name: 'averages', kind: 'queuing', senders: ['filter'], receivers: ['logger'], maxMessageSize: 8, depth: 8 });
-  hv.addChannel({ name: 'latest', kind: 'sampling', senders: ['filter'], receivers: ['@host'], maxMessageSize: 8 });
-  hv.setSchedules([
-    {
-      name: 'main',
-      majorFrame: 1_000_000,
-      windows: [
-        { partition: 'sensor', offset: 0, duration: 200_000 },
-        { partition: 'filter', offset: 200_000, duration: 200_000 },
-        { partition: 'logger', offset: 400_000, duration: 300_000 },
-      ],
-    },
-  ]);
-  for (const n of ['sensor', 'filter', 'logger']) hv.start(n);
-  return hv;
-}
+const gateway = exampleGateway;
 
 function collect(hv: Hypervisor): Record<string, string> {
   const out: Record<string, string> = {};

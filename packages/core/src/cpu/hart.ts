@@ -439,9 +439,20 @@ export class Hart {
       b[BLOCK_BYTES] = OP_BLOCK_END;
       b[BLOCK_BYTES + 2] = OP_BLOCK_END;
       this.blocks[index] = b;
-      this.bus.pageFlags[(index << BLOCK_SHIFT) >>> 12] |= PAGE_CODE;
+      this.flagCode((index << BLOCK_SHIFT) >>> 12);
     }
     return b;
+  }
+
+  /**
+   * Mark a RAM page as holding code. Translated code checks stores against
+   * the flags it was translated with, so a newly flagged page retires it.
+   */
+  private flagCode(page: number): void {
+    const flags = this.bus.pageFlags;
+    if ((flags[page]! & PAGE_CODE) !== 0) return;
+    flags[page] = flags[page]! | PAGE_CODE;
+    if (this.tier !== null) this.tier.flush();
   }
 
   /** Decode the instruction at RAM offset `off` into its slot; 0 if it runs past the end of RAM. */
@@ -454,7 +465,7 @@ export class Hart {
       if (off + 4 > bus.ramSize) return 0;
       word |= (r[off + 2]! << 16) | (r[off + 3]! << 24);
       // A 4-byte instruction straddling a page: stores to its upper half must invalidate it too.
-      if (((off + 2) & 0xfff) === 0) bus.pageFlags[(off + 2) >>> 12] |= PAGE_CODE;
+      if (((off + 2) & 0xfff) === 0) this.flagCode((off + 2) >>> 12);
     }
     const s = this.scratch;
     decodeTo(word, this.allowC, s);

@@ -6,6 +6,7 @@
  * a pointer outside it gets -EFAULT, never a host exception.
  */
 import type { ChannelRegistry } from '../partition/channel.ts';
+import { EAGAIN, EFAULT, EINVAL, EMSGSIZE, ENOENT, ETIMEDOUT } from '../vm/errno.ts';
 import type { HypercallResult, VirtualMachine } from '../vm/vm.ts';
 import type { Partition } from './partition.ts';
 
@@ -18,12 +19,6 @@ export const HC_CHAN_READ_SAMPLE = 0x412;
 export const HC_CHAN_WRITE_SAMPLE = 0x413;
 export const HC_TELEMETRY = 0x420;
 
-const ENOENT = 2;
-const EAGAIN = 11;
-const EFAULT = 14;
-const EINVAL = 22;
-const EMSGSIZE = 90;
-const ETIMEDOUT = 110;
 
 /** mtime ticks per microsecond (10 MHz). */
 const TICKS_PER_US = 10;

@@ -14,6 +14,7 @@
 
 import type { Bus } from '../memory/bus.ts';
 import type { VirtualMachine } from './vm.ts';
+import { EBADF, EFAULT, EINVAL, ENOSYS } from './errno.ts';
 
 export const SYS_READ = 63;
 export const SYS_WRITE = 64;
@@ -23,10 +24,6 @@ export const SYS_BRK = 214;
 export const SYS_CLOCK_GETTIME64 = 403;
 export const SYS_CLOCK_NANOSLEEP_TIME64 = 407;
 
-export const EBADF = 9;
-export const EFAULT = 14;
-export const EINVAL = 22;
-export const ENOSYS = 38;
 
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;

@@ -35,6 +35,7 @@ import { EF_RISCV_RVC, checkPlacement, loadImage, parseImage } from '../loader/e
 import type { ElfImage, LoadOptions } from '../loader/elf.ts';
 import { Bus, PAGE_SIZE, PAGE_WATCH } from '../memory/bus.ts';
 import { AppRuntime } from './app.ts';
+import { ENOSYS } from './errno.ts';
 import { describeFault } from './fault.ts';
 import type { GuestFault } from './fault.ts';
 import { buildInitialStack } from './stack.ts';
@@ -117,7 +118,6 @@ export const MAX_RAM_SIZE = 1024 * 1024 * 1024;
 /** First hypercall number served by `hypercalls` instead of the Linux ABI. */
 export const HYPERCALL_BASE = 0x400;
 
-const ENOSYS = 38;
 const CYCLES_PER_TICK = 10;
 /** hart.run() takes at most this many instructions per call (keeps its counters in int range). */
 const MAX_SLICE = 0x4000_0000;

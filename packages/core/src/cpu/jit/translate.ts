@@ -48,6 +48,12 @@ export interface RamLayout {
   ramBase: number;
   ramSize: number;
   allowC: boolean;
+  /** Byte offset of `ram` in its buffer (the generated code views the whole buffer). */
+  heapOffset: number;
+  /** The bus's page flags at translation time: stores into flagged pages go to the interpreter. */
+  pageFlags: Uint8Array;
+  /** Emit "use asm" (the buffer is a valid asm.js heap). */
+  asm: boolean;
 }
 
 interface Insn {
@@ -221,71 +227,127 @@ function fetch(mem: RamLayout, base: number, size: number, pc: number): Insn | n
   };
 }
 
+/** An int32 constant as an asm.js `signed` expression. */
+function k32(v: number): string {
+  v |= 0;
+  return v >= 0 ? String(v) : `(${v >>> 0} | 0)`;
+}
+
+/** `reg + imm` as an asm.js `signed` expression. */
+function addImm(reg: string, imm: number): string {
+  imm |= 0;
+  if (imm === 0) return `${reg} | 0`;
+  return imm > 0 ? `(${reg} + ${imm}) | 0` : `(${reg} - ${-imm}) | 0`;
+}
+
 function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: number, mem: RamLayout): string {
-  const used = new Set<number>();
-  const written = new Set<number>();
-  for (const b of blocks) {
-    for (const i of b.insns) {
-      if (i.rs1 !== 0) used.add(i.rs1);
-      if (i.rs2 !== 0) used.add(i.rs2);
-      if (writesRd(i.op) && i.rd !== 0) {
-        used.add(i.rd);
-        written.add(i.rd);
-      }
-    }
-  }
-  const dispatch = blocks.length;
-  const lit = (v: number): string => String(v | 0);
-  const words = mem.ramSize >>> 2;
-  const halves = mem.ramSize >>> 1;
-  const rb = lit(mem.ramBase);
+  const c: Ctx = {
+    byPc, base, size, dispatch: blocks.length,
+    words: mem.ramSize >>> 2, halves: mem.ramSize >>> 1, ramSize: mem.ramSize,
+    rb: mem.ramBase | 0, heapOff: mem.heapOffset, flagged: flaggedRanges(mem.pageFlags),
+  };
   const out: string[] = [];
-  const regs = [...used].sort((a, b) => a - b);
-  out.push('"use strict";');
-  out.push('return function region(lim, pc) {');
-  if (regs.length > 0) out.push(`let ${regs.map((r) => `r${r} = x[${r}] | 0`).join(', ')};`);
-  out.push(`let n = 0, b = ${dispatch}, why = ${EXIT_JUMP};`);
-  out.push('out: for (;;) {');
-  out.push('switch (b) {');
+  const regs: string[] = [];
+  for (let i = 1; i < 32; i++) regs.push(`r${i}`);
+  if (mem.asm) out.push('"use asm";');
+  out.push('var ram = new stdlib.Uint8Array(heap);');
+  out.push('var ram16 = new stdlib.Int16Array(heap);');
+  out.push('var ram32 = new stdlib.Int32Array(heap);');
+  out.push('var imul = stdlib.Math.imul;');
+  out.push('var done = foreign.done;');
+  out.push('var mulh = foreign.mulh;');
+  out.push('var mulhsu = foreign.mulhsu;');
+  out.push('var mulhu = foreign.mulhu;');
+  out.push(`function region(lim, pc, ${regs.join(', ')}) {`);
+  out.push('lim = lim | 0; pc = pc | 0;');
+  out.push(regs.map((r) => `${r} = ${r} | 0;`).join(' '));
+  out.push(`var n = 0, b = 0, why = 0, o = 0;`);
+  out.push(`b = ${c.dispatch};`);
+  out.push('out: while (1) {');
+  out.push('switch (b | 0) {');
   for (const blk of blocks) {
     out.push(`case ${blk.id}: {`);
     const k = blk.insns.length;
     if (k === 0) {
-      out.push(`pc = ${lit(blk.pc)}; why = ${EXIT_SLOW}; break out; }`);
+      out.push(`pc = ${k32(blk.pc)}; why = ${EXIT_SLOW}; break out; }`);
       continue;
     }
-    out.push(`if (n > lim - ${k}) { pc = ${lit(blk.pc)}; why = ${EXIT_BUDGET}; break out; }`);
+    out.push(`if ((n | 0) > ((lim - ${k}) | 0)) { pc = ${k32(blk.pc)}; why = ${EXIT_BUDGET}; break out; }`);
     for (let j = 0; j < k; j++) {
       const i = blk.insns[j]!;
       if (isCti(i.op)) {
         if (i.op === OP.JALR && !mem.allowC) {
           // Without C a target with bit 1 set traps at the jalr: the interpreter raises it.
-          out.push(`if (((${i.rs1 === 0 ? '0' : `r${i.rs1}`} + ${i.imm | 0}) & 2) !== 0) ` +
-            `{ n = (n + ${j}) | 0; pc = ${lit(i.pc)}; why = ${EXIT_SLOW}; break out; }`);
+          out.push(`if ((${addImm(reg(i.rs1), i.imm)}) & 2) ` +
+            `{ n = (n + ${j}) | 0; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`);
         }
         out.push(`n = (n + ${k}) | 0;`);
-        out.push(cti(i, byPc, dispatch, base, size));
+        out.push(cti(i, c));
       } else {
-        out.push(plain(i, j, words, halves, mem.ramSize, rb));
+        out.push(plain(i, j, c));
       }
     }
     if (blk.end !== 'cti') {
       out.push(`n = (n + ${k}) | 0;`);
-      out.push(blk.end === 'slow' ? `pc = ${lit(blk.endPc)}; why = ${EXIT_SLOW}; break out;` : goto(blk.endPc, byPc, base, size));
+      out.push(blk.end === 'slow' ? `pc = ${k32(blk.endPc)}; why = ${EXIT_SLOW}; break out;` : goto(blk.endPc, c));
     }
     out.push('}');
   }
   // Dynamic entry (function entry and in-region jalr targets): pc -> block.
-  out.push(`case ${dispatch}: switch ((pc - ${lit(base)}) | 0) {`);
+  out.push(`case ${c.dispatch}: {`);
+  out.push(`switch ((pc - ${k32(base)}) | 0) {`);
   for (const blk of blocks) out.push(`case ${(blk.pc - base) | 0}: b = ${blk.id}; continue out;`);
-  out.push(`default: why = ((pc - ${lit(base)}) >>> 0) < ${size} ? ${EXIT_MISS} : ${EXIT_JUMP}; break out;`);
+  out.push('default: {}');
+  out.push('}');
+  out.push(`why = (((pc - ${k32(base)}) >>> 0) < ${size}) ? ${EXIT_MISS} : ${EXIT_JUMP}; break out;`);
+  out.push('}');
+  out.push('default: break out;');
   out.push('}');
   out.push('}');
+  out.push(`done(why | 0, pc | 0, ${regs.map((r) => `${r} | 0`).join(', ')});`);
+  out.push('return n | 0;');
   out.push('}');
-  for (const r of [...written].sort((a, b) => a - b)) out.push(`x[${r}] = r${r};`);
-  out.push('st[0] = why; st[1] = pc; return n;');
-  out.push('};');
+  out.push('return region;');
   return out.join('\n');
+}
+
+interface Ctx {
+  byPc: Map<number, Block>;
+  base: number;
+  size: number;
+  dispatch: number;
+  words: number;
+  halves: number;
+  ramSize: number;
+  rb: number;
+  heapOff: number;
+  /** RAM page ranges [first, last] with flags set when translated (stores there go slow). */
+  flagged: [number, number][];
+}
+
+/** Runs of flagged pages; merged down to a few compares (over-approximating is safe). */
+function flaggedRanges(flags: Uint8Array): [number, number][] {
+  const runs: [number, number][] = [];
+  for (let p = 0; p < flags.length; p++) {
+    if (flags[p] === 0) continue;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1] === p - 1) last[1] = p;
+    else runs.push([p, p]);
+  }
+  while (runs.length > 4) {
+    // Merge the two runs with the smallest gap.
+    let best = 0;
+    for (let i = 1; i < runs.length - 1; i++) {
+      if (runs[i + 1]![0] - runs[i]![1] < runs[best + 1]![0] - runs[best]![1]) best = i;
+    }
+    runs[best]![1] = runs[best + 1]![1];
+    runs.splice(best + 1, 1);
+  }
+  return runs;
+}
+
+function reg(n: number): string {
+  return n === 0 ? '0' : `r${n}`;
 }
 
 function writesRd(op: number): boolean {
@@ -293,69 +355,72 @@ function writesRd(op: number): boolean {
 }
 
 /** Continue at a static target: a block of this region, or leave the function. */
-function goto(pc: number, byPc: Map<number, Block>, base: number, size: number): string {
-  const t = byPc.get(pc | 0);
+function goto(pc: number, c: Ctx): string {
+  const t = c.byPc.get(pc | 0);
   if (t !== undefined) return `b = ${t.id}; continue out;`;
-  const why = ((pc - base) >>> 0) < size ? EXIT_MISS : EXIT_JUMP;
-  return `pc = ${pc | 0}; why = ${why}; break out;`;
+  const why = ((pc - c.base) >>> 0) < c.size ? EXIT_MISS : EXIT_JUMP;
+  return `pc = ${k32(pc)}; why = ${why}; break out;`;
 }
 
-function cti(i: Insn, byPc: Map<number, Block>, dispatch: number, base: number, size: number): string {
-  const r = (n: number): string => (n === 0 ? '0' : `r${n}`);
+function cti(i: Insn, c: Ctx): string {
   const next = (i.pc + i.len) | 0;
   const target = (i.pc + i.imm) | 0;
   switch (i.op) {
     case OP.JAL:
-      return `${i.rd !== 0 ? `r${i.rd} = ${next}; ` : ''}${goto(target, byPc, base, size)}`;
+      return `${i.rd !== 0 ? `r${i.rd} = ${k32(next)}; ` : ''}${goto(target, c)}`;
     case OP.JALR: {
       // The target is read before rd is written (rd may equal rs1); the dispatch case
       // finds its block or leaves the function.
-      const set = i.rd !== 0 ? `r${i.rd} = ${next}; ` : '';
-      return `pc = (${r(i.rs1)} + ${i.imm | 0}) & -2; ${set}b = ${dispatch}; continue out;`;
+      const set = i.rd !== 0 ? `r${i.rd} = ${k32(next)}; ` : '';
+      return `pc = (${addImm(reg(i.rs1), i.imm)}) & -2; ${set}b = ${c.dispatch}; continue out;`;
     }
     default: {
-      const a = r(i.rs1);
-      const b = r(i.rs2);
+      const a = reg(i.rs1);
+      const b = reg(i.rs2);
       let cond: string;
       switch (i.op) {
-        case OP.BEQ: cond = `${a} === ${b}`; break;
-        case OP.BNE: cond = `${a} !== ${b}`; break;
-        case OP.BLT: cond = `${a} < ${b}`; break;
-        case OP.BGE: cond = `${a} >= ${b}`; break;
+        case OP.BEQ: cond = `(${a} | 0) == (${b} | 0)`; break;
+        case OP.BNE: cond = `(${a} | 0) != (${b} | 0)`; break;
+        case OP.BLT: cond = `(${a} | 0) < (${b} | 0)`; break;
+        case OP.BGE: cond = `(${a} | 0) >= (${b} | 0)`; break;
         case OP.BLTU: cond = `(${a} >>> 0) < (${b} >>> 0)`; break;
         default: cond = `(${a} >>> 0) >= (${b} >>> 0)`; break;
       }
-      return `if (${cond}) { ${goto(target, byPc, base, size)} }\n${goto(next, byPc, base, size)}`;
+      return `if (${cond}) { ${goto(target, c)} }\n${goto(next, c)}`;
     }
   }
 }
 
 /** A non-control-transfer instruction at index `j` of its block. */
-function plain(i: Insn, j: number, words: number, halves: number, ramSize: number, rb: string): string {
-  const r = (n: number): string => (n === 0 ? '0' : `r${n}`);
-  const a = r(i.rs1);
-  const b = r(i.rs2);
+function plain(i: Insn, j: number, c: Ctx): string {
+  const a = reg(i.rs1);
+  const b = reg(i.rs2);
   const imm = i.imm | 0;
   const d = i.rd;
   const set = (expr: string): string => (d === 0 ? '' : `r${d} = ${expr};`);
   // Leave before the instruction: the interpreter executes it (and raises any trap).
-  const slow = `{ n = (n + ${j}) | 0; pc = ${i.pc | 0}; why = ${EXIT_SLOW}; break out; }`;
+  const slow = `{ n = (n + ${j}) | 0; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`;
+  // o = RAM offset of the access (wraps like the hardware address).
+  const off = `o = (${addImm(a, imm)}) - ${k32(c.rb)} | 0;`;
+  const at = c.heapOff === 0 ? 'o' : `(o + ${c.heapOff})`;
+  const flaggedTest = c.flagged.length === 0 ? '' :
+    ' | ' + c.flagged.map(([f, l]) => `((((o >>> 12) - ${f}) >>> 0) <= ${l - f} ? 1 : 0)`).join(' | ');
   switch (i.op) {
-    case OP.LUI: return set(String(imm));
-    case OP.AUIPC: return set(String((i.pc + imm) | 0));
-    case OP.ADDI: return set(`(${a} + ${imm}) | 0`);
-    case OP.SLTI: return set(`${a} < ${imm} ? 1 : 0`);
+    case OP.LUI: return set(k32(imm));
+    case OP.AUIPC: return set(k32(i.pc + imm));
+    case OP.ADDI: return set(addImm(a, imm));
+    case OP.SLTI: return set(`(${a} | 0) < ${k32(imm)} ? 1 : 0`);
     case OP.SLTIU: return set(`(${a} >>> 0) < ${imm >>> 0} ? 1 : 0`);
-    case OP.XORI: return set(`${a} ^ ${imm}`);
-    case OP.ORI: return set(`${a} | ${imm}`);
-    case OP.ANDI: return set(`${a} & ${imm}`);
+    case OP.XORI: return set(`${a} ^ ${k32(imm)}`);
+    case OP.ORI: return set(`${a} | ${k32(imm)}`);
+    case OP.ANDI: return set(`${a} & ${k32(imm)}`);
     case OP.SLLI: return set(`${a} << ${imm}`);
     case OP.SRLI: return set(`(${a} >>> ${imm}) | 0`);
     case OP.SRAI: return set(`${a} >> ${imm}`);
     case OP.ADD: return set(`(${a} + ${b}) | 0`);
     case OP.SUB: return set(`(${a} - ${b}) | 0`);
     case OP.SLL: return set(`${a} << ${b}`);
-    case OP.SLT: return set(`${a} < ${b} ? 1 : 0`);
+    case OP.SLT: return set(`(${a} | 0) < (${b} | 0) ? 1 : 0`);
     case OP.SLTU: return set(`(${a} >>> 0) < (${b} >>> 0) ? 1 : 0`);
     case OP.XOR: return set(`${a} ^ ${b}`);
     case OP.SRL: return set(`(${a} >>> ${b}) | 0`);
@@ -363,36 +428,33 @@ function plain(i: Insn, j: number, words: number, halves: number, ramSize: numbe
     case OP.OR: return set(`${a} | ${b}`);
     case OP.AND: return set(`${a} & ${b}`);
     case OP.FENCE: return '';
-    case OP.MUL: return set(`Math.imul(${a}, ${b})`);
-    case OP.MULH: return set(`mulh(${a}, ${b})`);
-    case OP.MULHSU: return set(`mulhsu(${a}, ${b})`);
-    case OP.MULHU: return set(`mulhu(${a}, ${b})`);
-    // Division by zero gives -1 (quotient) or the dividend (remainder); -2^31 / -1 gives -2^31.
-    case OP.DIV: return set(`${b} === 0 ? -1 : (${a} / ${b}) | 0`);
-    case OP.DIVU: return set(`${b} === 0 ? -1 : ((${a} >>> 0) / (${b} >>> 0)) | 0`);
-    case OP.REM: return set(`${b} === 0 ? ${a} : (${a} % ${b}) | 0`);
-    case OP.REMU: return set(`${b} === 0 ? ${a} : ((${a} >>> 0) % (${b} >>> 0)) | 0`);
+    case OP.MUL: return set(`imul(${a}, ${b}) | 0`);
+    case OP.MULH: return set(`mulh(${a} | 0, ${b} | 0) | 0`);
+    case OP.MULHSU: return set(`mulhsu(${a} | 0, ${b} | 0) | 0`);
+    case OP.MULHU: return set(`mulhu(${a} | 0, ${b} | 0) | 0`);
+    // Division by zero gives -1 (quotient) or the dividend (remainder); -2^31 / -1 gives -2^31
+    // (asm.js division and remainder wrap like the hardware).
+    case OP.DIV: return set(`((${b} | 0) == 0) ? -1 : (((${a} | 0) / (${b} | 0)) | 0)`);
+    case OP.DIVU: return set(`((${b} | 0) == 0) ? -1 : (((${a} >>> 0) / (${b} >>> 0)) | 0)`);
+    case OP.REM: return set(`((${b} | 0) == 0) ? (${a} | 0) : (((${a} | 0) % (${b} | 0)) | 0)`);
+    case OP.REMU: return set(`((${b} | 0) == 0) ? (${a} | 0) : (((${a} >>> 0) % (${b} >>> 0)) | 0)`);
+    // Rotating the alignment bits to the top folds alignment and range into one compare.
     case OP.LW:
-      // Rotating the alignment bits to the top folds alignment and range into one compare.
-      return `{ const o = ((${a} + ${imm}) - ${rb}) >>> 0, k = ((o >>> 2) | (o << 30)) >>> 0; ` +
-        `if (k >= ${words}) ${slow} ${set('ram32[k]')} }`;
+      return `${off} if ((((o >>> 2) | (o << 30)) >>> 0) >= ${c.words}) ${slow} ${set(`ram32[${at} >> 2] | 0`)}`;
     case OP.LH:
     case OP.LHU:
-      return `{ const o = ((${a} + ${imm}) - ${rb}) >>> 0, k = ((o >>> 1) | (o << 31)) >>> 0; ` +
-        `if (k >= ${halves}) ${slow} ${set(i.op === OP.LH ? '(ram16[k] << 16) >> 16' : 'ram16[k] & 65535')} }`;
+      return `${off} if ((((o >>> 1) | (o << 31)) >>> 0) >= ${c.halves}) ${slow} ` +
+        set(i.op === OP.LH ? `ram16[${at} >> 1] | 0` : `ram16[${at} >> 1] & 65535`);
     case OP.LB:
     case OP.LBU:
-      return `{ const o = ((${a} + ${imm}) - ${rb}) >>> 0; ` +
-        `if (o >= ${ramSize}) ${slow} ${set(i.op === OP.LB ? '(ram[o] << 24) >> 24' : 'ram[o]')} }`;
+      return `${off} if ((o >>> 0) >= ${c.ramSize}) ${slow} ` +
+        set(i.op === OP.LB ? `(ram[${at} >> 0] << 24) >> 24` : `ram[${at} >> 0] | 0`);
     case OP.SW:
-      return `{ const o = ((${a} + ${imm}) - ${rb}) >>> 0, k = ((o >>> 2) | (o << 30)) >>> 0; ` +
-        `if (k >= ${words} || pf[o >>> 12] !== 0) ${slow} ram32[k] = ${b}; }`;
+      return `${off} if (((((o >>> 2) | (o << 30)) >>> 0) >= ${c.words} ? 1 : 0)${flaggedTest}) ${slow} ram32[${at} >> 2] = ${b};`;
     case OP.SH:
-      return `{ const o = ((${a} + ${imm}) - ${rb}) >>> 0, k = ((o >>> 1) | (o << 31)) >>> 0; ` +
-        `if (k >= ${halves} || pf[o >>> 12] !== 0) ${slow} ram16[k] = ${b}; }`;
+      return `${off} if (((((o >>> 1) | (o << 31)) >>> 0) >= ${c.halves} ? 1 : 0)${flaggedTest}) ${slow} ram16[${at} >> 1] = ${b};`;
     case OP.SB:
-      return `{ const o = ((${a} + ${imm}) - ${rb}) >>> 0; ` +
-        `if (o >= ${ramSize} || pf[o >>> 12] !== 0) ${slow} ram[o] = ${b}; }`;
+      return `${off} if (((o >>> 0) >= ${c.ramSize} ? 1 : 0)${flaggedTest}) ${slow} ram[${at} >> 0] = ${b};`;
     default:
       throw new Error(`translate: op ${i.op} is not compilable`);
   }
