@@ -7,11 +7,13 @@
 //   pnpm bench [--json] [--runs N] [--warmup N] [--only guest,guest] [--section name,name]
 import { parseArgs } from 'node:util';
 import { environment, table } from '../bench/harness.mjs';
+import * as compiler from '../bench/compiler.mjs';
+import * as fleet from '../bench/fleet.mjs';
 import * as hypervisor from '../bench/hypervisor.mjs';
 import * as interpreter from '../bench/interpreter.mjs';
 
-/** In report order. A later tier (a compiling engine) adds its section here. */
-const SECTIONS = [interpreter, hypervisor];
+/** In report order; a new section is one module in bench/ added here. */
+const SECTIONS = [interpreter, compiler, hypervisor, fleet];
 
 const { values } = parseArgs({
   options: {
@@ -71,6 +73,10 @@ if (values.json) {
   process.stdout.write(`node ${env.node} (V8 ${env.v8}), ${env.qemu}, ${env.cpu} x${env.cores}, ${env.date}\n`);
   for (const r of results) {
     const section = SECTIONS.find((s) => s.name === r.name);
+    if (r.rows.length === 0) {
+      process.stdout.write(`\n## ${r.title}\n\nskipped: no result (the reason is in the log on stderr)\n`);
+      continue;
+    }
     const note = section.note ? `${section.note({ runs, warmup })}\n\n` : '';
     process.stdout.write(`\n## ${r.title}\n\n${note}${table(section.columns, r.rows)}\n`);
   }

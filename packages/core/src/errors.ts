@@ -1,4 +1,9 @@
 /**
+ * The error classes of rvisor; match on an error's `code`, not on its message.
+ *
+ * @module @rvisor/core/errors
+ */
+/**
  * Every error rvisor throws for bad input or an illegal request is an
  * `RvisorError` with a stable, machine-readable `code`. Messages are one line
  * and name the offending thing; the code is what programs should match on.
@@ -7,6 +12,7 @@ export class RvisorError extends Error {
   /** Stable identifier, e.g. `ELF_BAD_MAGIC`. Never changes between versions. */
   readonly code: string;
 
+  /** `name` becomes the concrete subclass's name; `options.cause` is the underlying error, if any. */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;

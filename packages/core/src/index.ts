@@ -3,6 +3,8 @@
  * re-exports the everyday API; each area also has its own sub-path
  * (`@rvisor/core/cpu`, `/memory`, `/vm`, `/hypervisor`, `/schedule`,
  * `/partition`, `/snapshot`, ...) so an embedder bundles only what it uses.
+ *
+ * @module @rvisor/core
  */
 export { ConfigError, ElfError, FleetError, PartitionError, RvisorError, SnapshotError } from './errors.ts';
 export { Hypervisor, Partition } from './hypervisor/index.ts';

@@ -24,27 +24,40 @@ import type { ScheduleConfig, TimeBase } from '../schedule/frame.ts';
 /** Bumped when a message's shape changes, so a worker built from other sources is refused. */
 export const WORKER_PROTOCOL_VERSION = 1;
 
-/** Codes of the errors the transport itself raises (RvisorError). */
+// Codes of the errors the transport itself raises (RvisorError).
+/** Raised by calls pending or made after `RemoteHypervisor.terminate()`. */
 export const WORKER_TERMINATED = 'WORKER_TERMINATED';
+/** Raised by calls pending or made after the worker died (uncaught error, exit). */
 export const WORKER_FAILED = 'WORKER_FAILED';
+/**
+ * Raised when the worker is initialised twice or speaks another protocol version (a worker built from other sources).
+ */
 export const WORKER_PROTOCOL = 'WORKER_PROTOCOL';
+/** Raised when a call names a method the worker does not serve. */
 export const WORKER_UNKNOWN_METHOD = 'WORKER_UNKNOWN_METHOD';
 
 /** Hypervisor options that can cross to a worker: a clock is code and stays on the worker's side. */
 export type WorkerHypervisorOptions = Omit<HypervisorOptions, 'clock'>;
 
+/** Shared windows and grants to admit together with a new partition (see `Hypervisor.createPartition`). */
 export type PartitionShare = Pick<AdmissionRequest, 'windows' | 'grants'>;
 
+/** A schedule configuration as `setSchedules` takes it: the time base may be left out (it is the hypervisor's). */
 export type ScheduleInput = Omit<ScheduleConfig, 'timeBase'> & { timeBase?: TimeBase };
 
 /** A partition as plain data: what a caller outside the worker can see of it. */
 export interface PartitionInfo {
+  /** The partition's unique name. */
   name: string;
+  /** Small integer the guest reads with `HC_PARTITION_ID`. */
   id: number;
+  /** Lifecycle state when the info was taken. */
   state: PartitionState;
+  /** Counters when the info was taken. */
   stats: PartitionStats;
   /** The fault while `faulted`. */
   fault: FaultInfo | undefined;
+  /** Exit code once the guest has exited. */
   exitCode: number | undefined;
 }
 
@@ -133,7 +146,9 @@ export type Response =
 
 /** What one side of a worker connection needs: Node's parentPort, a Worker, `self`. */
 export interface MessagePortLike {
+  /** Send `message` to the other side, transferring (detaching) the buffers in `transfer`. */
   postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
+  /** Register `listener` for every message from the other side, in arrival order. */
   onMessage(listener: (message: unknown) => void): void;
   /** Worker side: end this worker from inside (a Web Worker's `close()`). */
   close?(): void;

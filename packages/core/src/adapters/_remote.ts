@@ -20,11 +20,13 @@ import type {
 
 /** A worker as the caller holds it: a port plus a way to end it. */
 export interface WorkerEndpoint extends MessagePortLike {
+  /** End the worker at once (its result may be a Promise; it is awaited). */
   terminate(): unknown;
 }
 
+/** Caller-side options of a worker-hosted hypervisor, shared by the Node and Web adapters. */
 export interface RemoteOptions {
-  /** Event types the worker forwards (default all). Fewer types, fewer messages. */
+  /** Event types the worker forwards (default: all but `window`). Fewer types, fewer messages. */
   events?: ReadonlyArray<EventType>;
   /**
    * Start from a gateway snapshot (Hypervisor.restoreGateway) instead of an
@@ -35,6 +37,7 @@ export interface RemoteOptions {
   resume?: boolean;
 }
 
+/** The Promise a remote call resolves to: the worker method's (awaited) return value. */
 type Result<K extends WorkerMethod> = Promise<Awaited<ReturnType<WorkerApi[K]>>>;
 
 interface Pending {
@@ -42,6 +45,11 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/**
+ * A {@link "@rvisor/core/hypervisor"!Hypervisor | Hypervisor} running in a worker, seen from the
+ * caller's thread: the same operations, each returning a Promise, and the same events, forwarded in
+ * order. Create it with `createWorkerHypervisor()`.
+ */
 export class RemoteHypervisor {
   /** The hypervisor's events, as the worker emitted them, in order. */
   readonly events: Emitter<HypervisorEvents>;
@@ -97,39 +105,57 @@ export class RemoteHypervisor {
 
   // ----- the Hypervisor's operations -----
 
+  /**
+   * See {@link "@rvisor/core/hypervisor"!Hypervisor.createPartition | Hypervisor.createPartition};
+   * resolves to the new partition as plain data.
+   */
   createPartition(config: PartitionConfig, share?: PartitionShare): Result<'createPartition'> {
     return this.call('createPartition', [config, share]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.destroyPartition | Hypervisor.destroyPartition}. */
   destroyPartition(name: string): Result<'destroyPartition'> {
     return this.call('destroyPartition', [name]);
   }
+  /** Partition `name` as plain data, or undefined. */
   partition(name: string): Result<'partition'> {
     return this.call('partition', [name]);
   }
+  /** All partitions as plain data, in creation order. */
   partitions(): Promise<PartitionInfo[]> {
     return this.call('partitions', []);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.start | Hypervisor.start}. */
   start(name: string): Result<'start'> {
     return this.call('start', [name]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.pause | Hypervisor.pause}. */
   pause(name: string): Result<'pause'> {
     return this.call('pause', [name]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.resume | Hypervisor.resume}. */
   resume(name: string): Result<'resume'> {
     return this.call('resume', [name]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.stop | Hypervisor.stop}. */
   stop(name: string): Result<'stop'> {
     return this.call('stop', [name]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.restart | Hypervisor.restart}. */
   restart(name: string): Result<'restart'> {
     return this.call('restart', [name]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.addWindow | Hypervisor.addWindow}. */
   addWindow(spec: SharedWindowSpec): Result<'addWindow'> {
     return this.call('addWindow', [spec]);
   }
+  /**
+   * See {@link "@rvisor/core/hypervisor"!Hypervisor.addChannel | Hypervisor.addChannel}; resolves to the
+   * channel's number for guests.
+   */
   addChannel(config: ChannelConfig & { id?: number }): Promise<number> {
     return this.call('addChannel', [config]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.channelId | Hypervisor.channelId}. */
   channelId(name: string): Result<'channelId'> {
     return this.call('channelId', [name]);
   }
@@ -145,9 +171,11 @@ export class RemoteHypervisor {
   read(channel: string): Promise<Sample | undefined> {
     return this.call('read', [channel]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.setSchedules | Hypervisor.setSchedules}. */
   setSchedules(configs: ReadonlyArray<ScheduleInput>, initial?: string): Result<'setSchedules'> {
     return this.call('setSchedules', [configs, initial]);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.switchSchedule | Hypervisor.switchSchedule}. */
   switchSchedule(name: string): Result<'switchSchedule'> {
     return this.call('switchSchedule', [name]);
   }
@@ -159,12 +187,21 @@ export class RemoteHypervisor {
   run(options?: { frames?: number }): Result<'run'> {
     return this.call('run', [options]);
   }
+  /**
+   * See {@link "@rvisor/core/hypervisor"!Hypervisor.halt | Hypervisor.halt}: the worker's `run()` returns
+   * after the current window.
+   */
   halt(): Result<'halt'> {
     return this.call('halt', []);
   }
+  /** See {@link "@rvisor/core/hypervisor"!Hypervisor.stats | Hypervisor.stats}. */
   stats(): Promise<HypervisorStats> {
     return this.call('stats', []);
   }
+  /**
+   * The worker hypervisor's current time on its timeline (see
+   * {@link "@rvisor/core/hypervisor"!Hypervisor.now | Hypervisor.now}).
+   */
   now(): Promise<number> {
     return this.call('now', []);
   }
@@ -180,6 +217,10 @@ export class RemoteHypervisor {
   restore(doc: Uint8Array, options?: { name?: string; reason?: 'restored' | 'migrated' }): Promise<PartitionInfo> {
     return this.call('restore', [doc, options]);
   }
+  /**
+   * See {@link "@rvisor/core/hypervisor"!Hypervisor.clone | Hypervisor.clone}; resolves to the new, paused
+   * partition as plain data.
+   */
   clone(name: string, newName: string): Promise<PartitionInfo> {
     return this.call('clone', [name, newName]);
   }

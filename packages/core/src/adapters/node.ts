@@ -7,6 +7,8 @@
  * compiles without Node's types (`"types": []`), and a `/// <reference
  * types="node" />` here would make Buffer and process compile everywhere in
  * core.
+ *
+ * @module @rvisor/core/adapters/node
  */
 import { RemoteHypervisor } from './_remote.ts';
 import type { RemoteOptions } from './_remote.ts';
@@ -25,13 +27,19 @@ interface WorkerThreads {
   Worker: new (entry: URL | string, options?: { eval?: boolean; name?: string; resourceLimits?: NodeResourceLimits }) => NodeWorker;
 }
 
+/** V8 heap and stack limits for the worker thread (Node's `Worker` `resourceLimits`), in MiB. */
 export interface NodeResourceLimits {
+  /** Maximum size of the worker's main heap. */
   maxOldGenerationSizeMb?: number;
+  /** Maximum size of the heap space for recently created objects. */
   maxYoungGenerationSizeMb?: number;
+  /** Size of the pre-allocated memory range for generated code. */
   codeRangeSizeMb?: number;
+  /** Default maximum stack size of the thread. */
   stackSizeMb?: number;
 }
 
+/** Options for the Node adapter's `createWorkerHypervisor()`. */
 export interface NodeWorkerOptions extends RemoteOptions {
   /**
    * The worker's entry module. Default: node-worker.js next to this module

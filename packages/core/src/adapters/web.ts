@@ -2,11 +2,14 @@
  * `@rvisor/core/adapters/web`: a hypervisor in a module Web Worker (Deno,
  * browsers), so the run loop never holds the page's or the process's event
  * loop, with the Hypervisor's API as Promises (see RemoteHypervisor).
+ *
+ * @module @rvisor/core/adapters/web
  */
 import { RemoteHypervisor } from './_remote.ts';
 import type { RemoteOptions } from './_remote.ts';
 import type { WorkerHypervisorOptions, WorkerRestoreOptions } from './_protocol.ts';
 
+/** Options for the Web adapter's `createWorkerHypervisor()`. */
 export interface WebWorkerOptions extends RemoteOptions {
   /**
    * The worker's entry module. Default: web-worker.js next to this module

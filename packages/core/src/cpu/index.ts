@@ -1,4 +1,8 @@
-/** `@rvisor/core/cpu`: the RISC-V hart (fast interpreter), its decoder and constants. */
+/**
+ * `@rvisor/core/cpu`: the RISC-V hart (fast interpreter), its decoder and constants.
+ *
+ * @module @rvisor/core/cpu
+ */
 export { Hart } from './hart.ts';
 export type { CompiledTier, HartOptions, Isa } from './hart.ts';
 export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';

@@ -10,7 +10,9 @@
 
 import type { Device } from '../memory/bus.ts';
 
+/** Guest physical base address of the CLINT (QEMU `virt` layout). */
 export const CLINT_BASE = 0x0200_0000;
+/** Size in bytes of the CLINT's MMIO window (64 KiB); unused offsets read 0 and ignore writes. */
 export const CLINT_SIZE = 0x1_0000;
 
 const MSIP = 0x0;
@@ -26,21 +28,29 @@ const EXACT = 2 ** 53;
 
 /** What the CLINT needs from a hart (structural, so tests can pass a stand-in). */
 export interface ClintHart {
+  /** Timer compare value in `mtime` ticks; `Infinity` when beyond 2^53 (never reached). */
   mtimecmp: number;
+  /** Ticks added to the cycle-derived time so a guest write to `mtime` takes effect. */
   timeOffset: number;
+  /** Current `mtime` in ticks. */
   readonly mtime: number;
+  /** Raise (`on`) or clear the pending bit `bit` (an `mip` bit number such as {@link MIP_MSIP_BIT}). */
   setPending(bit: number, on: boolean): void;
+  /** Re-evaluate the timer interrupt after `mtimecmp` or `timeOffset` changed. */
   timerChanged(): void;
 }
 
 /** Device-side state; the timer itself lives in the hart. */
 export interface ClintState {
+  /** The `msip` register (0 or 1): software interrupt pending. */
   msip: number;
   /** Last written mtimecmp halves (exact readback beyond 2^53). */
   cmpLo: number;
+  /** High half of the last written `mtimecmp`. */
   cmpHi: number;
 }
 
+/** The CLINT MMIO device: maps `msip`, `mtimecmp` and `mtime` register accesses onto a {@link ClintHart}. */
 export class Clint implements Device {
   private readonly hart: ClintHart;
   private msip = 0;
@@ -49,10 +59,12 @@ export class Clint implements Device {
   private cmpHi = 0xffff_ffff;
   private cmpSeen = Infinity;
 
+  /** Drive `hart`'s software interrupt and timer fields; the device holds no timer of its own. */
   constructor(hart: ClintHart) {
     this.hart = hart;
   }
 
+  /** Capture `msip` and the exact `mtimecmp` halves for a snapshot. */
   saveState(): ClintState {
     const [lo, hi] = this.compareHalves();
     return { msip: this.msip, cmpLo: lo, cmpHi: hi };
@@ -66,16 +78,22 @@ export class Clint implements Device {
     this.cmpSeen = this.hart.mtimecmp;
   }
 
+  /** Clear `msip` and its pending bit, as at power-on (the timer fields belong to the hart's reset). */
   reset(): void {
     this.msip = 0;
     this.hart.setPending(MIP_MSIP_BIT, false);
   }
 
+  /** MMIO read of 1, 2 or 4 bytes at `offset`; unknown registers read 0. */
   read(offset: number, width: number): number {
     const word = this.readWord(offset & ~3);
     return width === 4 ? word : (word >>> ((offset & 3) * 8)) & (width === 1 ? 0xff : 0xffff);
   }
 
+  /**
+   * MMIO write of 1, 2 or 4 bytes at `offset`; narrow writes merge into the 32-bit register, unknown registers ignore
+   * it.
+   */
   write(offset: number, width: number, value: number): void {
     const aligned = offset & ~3;
     if (width !== 4) {

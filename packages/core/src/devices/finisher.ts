@@ -12,13 +12,19 @@
 
 import type { Device } from '../memory/bus.ts';
 
+/** Guest physical base address of the test finisher (QEMU `virt` layout). */
 export const FINISHER_BASE = 0x0010_0000;
+/** Size in bytes of the finisher's MMIO window (one 4 KiB page). */
 export const FINISHER_SIZE = 0x1000;
 
+/** Status written by the guest to power off with exit code 0. */
 export const FINISHER_PASS = 0x5555;
+/** Status written by the guest to power off with the failure code in bits 31..16. */
 export const FINISHER_FAIL = 0x3333;
+/** Status written by the guest to request a machine reset. */
 export const FINISHER_RESET = 0x7777;
 
+/** Callbacks through which the finisher reports guest power-off and reset requests to its VM. */
 export interface FinisherEvents {
   /** The guest powered off with this exit code. */
   exit(code: number): void;
@@ -28,17 +34,21 @@ export interface FinisherEvents {
   requestStop(): void;
 }
 
+/** The SiFive test finisher MMIO device; it decodes status writes into {@link FinisherEvents} calls. */
 export class Finisher implements Device {
   private readonly events: FinisherEvents;
 
+  /** Report accepted commands to `events`. */
   constructor(events: FinisherEvents) {
     this.events = events;
   }
 
+  /** Reads always return 0. */
   read(_offset: number, _width: number): number {
     return 0;
   }
 
+  /** Decode a 16- or 32-bit status write at offset 0; byte writes, other offsets and unknown statuses are ignored. */
   write(offset: number, width: number, value: number): void {
     // QEMU's sifive_test decodes 16- and 32-bit writes at offset 0.
     if (offset !== 0 || width < 2) return;

@@ -24,16 +24,24 @@ import { PAGE_SHIFT, PAGE_WATCH } from '../memory/bus.ts';
 
 const SYS_WRITE = 64;
 
+/** Callbacks through which the HTIF reports guest exit and console output to its VM. */
 export interface HtifEvents {
   /** The guest finished with this status (0 = pass). */
   exit(code: number): void;
   /** Console output (fd 2 of a magic-memory write is reported as stderr). */
   output(bytes: Uint8Array, stream: 'stdout' | 'stderr'): void;
+  /** Stop the hart at the next instruction boundary (after an exit command). */
   requestStop(): void;
 }
 
+/**
+ * The HTIF host side: watches the guest's `tohost` word in RAM and serves exit, console and magic-memory `write`
+ * commands.
+ */
 export class Htif {
+  /** Guest address of the `tohost` word. */
   readonly tohost: number;
+  /** Guest address of the `fromhost` word, set to 1 after a served syscall; undefined when the image has none. */
   readonly fromhost: number | undefined;
   private readonly bus: Bus;
   private readonly events: HtifEvents;

@@ -13,7 +13,9 @@
 
 import type { Device } from '../memory/bus.ts';
 
+/** Guest physical base address of the UART (QEMU `virt` layout). */
 export const UART_BASE = 0x1000_0000;
+/** Size in bytes of the UART's MMIO window: eight byte-wide registers. */
 export const UART_SIZE = 8;
 
 const RBR_THR_DLL = 0;
@@ -25,8 +27,11 @@ const LSR = 5;
 const MSR = 6;
 const SCR = 7;
 
+/** LSR bit 0 (Data Ready): at least one received byte is waiting in RBR. */
 export const LSR_DR = 0x01;
+/** LSR bit 5 (THR Empty): the guest may write the next byte; always set here. */
 export const LSR_THRE = 0x20;
+/** LSR bit 6 (Transmitter Empty): nothing is being shifted out; always set here. */
 export const LSR_TEMT = 0x40;
 const LCR_DLAB = 0x80;
 const IER_RDA = 0x01;
@@ -40,26 +45,43 @@ const FCR_CLEAR_RX = 0x02;
 const MCR_LOOP = 0x10;
 const MSR_IDLE = 0xb0;
 
+/**
+ * The UART's guest-visible registers and pending input as plain data, for
+ * snapshots ({@link Uart.saveState} / {@link Uart.loadState}).
+ */
 export interface UartState {
+  /** Interrupt Enable Register (low four bits). */
   ier: number;
+  /** Line Control Register; bit 7 (DLAB) switches offsets 0/1 to the divisor latch. */
   lcr: number;
+  /** Modem Control Register (low five bits; bit 4 is loopback). */
   mcr: number;
+  /** Scratch register: any byte, no effect. */
   scr: number;
+  /** Last FIFO Control value (enable and trigger-level bits). */
   fcr: number;
+  /** 16-bit baud divisor latch (DLM:DLL). */
   divisor: number;
+  /** A THR-empty interrupt is latched and not yet acknowledged through IIR. */
   threPending: boolean;
   /** Received bytes not yet read by the guest. */
   rx: Uint8Array;
 }
 
+/** An NS16550A UART MMIO device with instant transmission and a host-fed receive queue. */
 export class Uart implements Device {
   /** Called for every transmitted byte (not in loopback mode). */
   onTransmit: (byte: number) => void;
 
+  /** Interrupt Enable Register (low four bits). */
   ier = 0;
+  /** Line Control Register; bit 7 (DLAB) switches offsets 0/1 to the divisor latch. */
   lcr = 0;
+  /** Modem Control Register (low five bits; bit 4 is loopback). */
   mcr = 0;
+  /** Scratch register: any byte, no effect. */
   scr = 0;
+  /** Last FIFO Control value (enable and trigger-level bits). */
   fcr = 0;
   /** Divisor latch; no effect on timing (transmission is instant). */
   divisor = 0;
@@ -68,6 +90,7 @@ export class Uart implements Device {
   private rx: number[] = [];
   private rxHead = 0;
 
+  /** `onTransmit` receives each byte the guest transmits (default: discard). */
   constructor(onTransmit: (byte: number) => void = () => {}) {
     this.onTransmit = onTransmit;
   }
@@ -95,6 +118,7 @@ export class Uart implements Device {
     };
   }
 
+  /** Restore registers and pending input captured by {@link Uart.saveState}. */
   loadState(s: UartState): void {
     this.ier = s.ier;
     this.lcr = s.lcr;
@@ -107,6 +131,7 @@ export class Uart implements Device {
     this.rxHead = 0;
   }
 
+  /** Return every register to its power-on value and drop pending input. */
   reset(): void {
     this.ier = this.lcr = this.mcr = this.scr = this.fcr = this.divisor = 0;
     this.threPending = false;
@@ -114,6 +139,10 @@ export class Uart implements Device {
     this.rxHead = 0;
   }
 
+  /**
+   * MMIO read of the register at `offset` (byte registers, width ignored); reading RBR consumes a byte, reading IIR
+   * acknowledges a THR-empty interrupt.
+   */
   read(offset: number, _width: number): number {
     const dlab = (this.lcr & LCR_DLAB) !== 0;
     switch (offset) {
@@ -146,6 +175,10 @@ export class Uart implements Device {
     }
   }
 
+  /**
+   * MMIO write of the low byte of `value` to the register at `offset`; a THR write transmits immediately, LSR and MSR
+   * ignore writes.
+   */
   write(offset: number, _width: number, value: number): void {
     value &= 0xff;
     const dlab = (this.lcr & LCR_DLAB) !== 0;

@@ -5,10 +5,13 @@
 export interface Clock {
   /** Milliseconds, monotonic, fractional allowed. */
   now(): number;
+  /** Call `fn` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancel a pending `setTimeout` by its handle; a handle that already fired is ignored. */
   clearTimeout(handle: unknown): void;
 }
 
+/** The real clock: `performance.now()` and the global timers, available on Node, Deno and browsers. */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),

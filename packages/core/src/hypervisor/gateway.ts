@@ -13,37 +13,64 @@ import type { ScheduleConfig, TimeBase } from '../schedule/frame.ts';
 import { Hypervisor } from './hypervisor.ts';
 import type { HypervisorOptions } from './hypervisor.ts';
 
+/** One partition of a gateway file, with defaults filled in by {@link parseGatewayConfig}. */
 export interface GatewayPartition {
+  /** Unique partition name. */
   name: string;
   /** Image reference, resolved by the caller (e.g. a path relative to the file). */
   image: string;
+  /** Machine profile of the VM. */
   profile: 'app' | 'machine';
+  /** Instruction set of the hart. */
   isa: 'rv32imac' | 'rv32ima';
+  /** RAM in bytes. */
   ramSize: number;
+  /** App profile: argument strings for the initial stack. */
   argv?: string[];
+  /** App profile: environment strings for the initial stack. */
   env?: string[];
   /** Start with the gateway (default true). */
   autostart: boolean;
+  /** Overrides of the gateway's health policy for this partition. */
   health?: HealthPolicy;
 }
 
+/** One shared memory window of a gateway file and the partitions granted access to it. */
 export interface GatewayWindow {
+  /** Unique window name. */
   name: string;
+  /** Size in bytes. */
   size: number;
+  /** Default guest address for grants that give none. */
   address: number;
+  /** Partitions that map the window, their access and optional own address. */
   grants: { partition: string; access: 'ro' | 'rw'; address?: number }[];
 }
 
+/**
+ * A whole gateway as data (the validated form of a gateway JSON file), turned into a running {@link Hypervisor} by
+ * {@link createGateway}.
+ */
 export interface GatewayConfig {
+  /** Bytes of the memory pool. */
   poolSize: number;
+  /** Time base of every schedule. */
   timeBase: TimeBase;
+  /** Console bytes a partition may write per major frame; see {@link HypervisorOptions.consoleLimit}. */
   consoleLimit?: number;
+  /** Major frames between in-memory checkpoints; see {@link HypervisorOptions.checkpointEvery}. */
   checkpointEvery?: number;
+  /** Default health policy for every partition. */
   health?: HealthPolicy;
+  /** The partitions, created in this order. */
   partitions: GatewayPartition[];
+  /** The shared windows. */
   windows: GatewayWindow[];
+  /** The channels; `id` fixes the number guests use for it. */
   channels: (ChannelConfig & { id?: number })[];
+  /** The schedules (their time base is the gateway's). */
   schedules: Omit<ScheduleConfig, 'timeBase'>[];
+  /** Name of the schedule to start with. Default: the first. */
   initialSchedule?: string;
 }
 

@@ -10,20 +10,42 @@ import { EAGAIN, EFAULT, EINVAL, EMSGSIZE, ENOENT, ETIMEDOUT } from '../vm/errno
 import type { HypercallResult, VirtualMachine } from '../vm/vm.ts';
 import type { Partition } from './partition.ts';
 
+/** Hypercall `() -> id`: the calling partition's numeric id. */
 export const HC_PARTITION_ID = 0x400;
+/** Hypercall `() -> 0`: end the partition's current window early; it resumes in its next window. */
 export const HC_YIELD = 0x401;
+/** Hypercall `() -> condition`: why the current run began, one of the `START_*` values of `@rvisor/core/partition`. */
 export const HC_START_CONDITION = 0x402;
+/**
+ * Hypercall `(channel, buf, len) -> 0`: send on a queuing channel; -EAGAIN when full, -EMSGSIZE when too long,
+ * -ENOENT when not a sender, -EINVAL on a sampling channel.
+ */
 export const HC_CHAN_SEND = 0x410;
+/**
+ * Hypercall `(channel, buf, cap, timeout_us) -> length`: receive from a queuing channel, blocking the partition up to
+ * `timeout_us` (0 polls, 0xFFFFFFFF waits forever); -ETIMEDOUT or -EMSGSIZE on failure.
+ */
 export const HC_CHAN_RECV = 0x411;
+/**
+ * Hypercall `(channel, buf, cap) -> length`: copy a sampling channel's latest value (0 when none yet), with a1 = 1
+ * when fresh and 0 when stale; never blocks.
+ */
 export const HC_CHAN_READ_SAMPLE = 0x412;
+/** Hypercall `(channel, buf, len) -> 0`: replace a sampling channel's value; errors as {@link HC_CHAN_SEND}. */
 export const HC_CHAN_WRITE_SAMPLE = 0x413;
+/**
+ * Hypercall `(topic, topic_len, buf, len) -> 0`: publish `buf` on the partition's telemetry stream under `topic`;
+ * -EINVAL when a length is out of range.
+ */
 export const HC_TELEMETRY = 0x420;
 
 
 /** mtime ticks per microsecond (10 MHz). */
 const TICKS_PER_US = 10;
 const WAIT_FOREVER = 0xffff_ffff;
+/** Longest telemetry topic a guest may pass, in bytes of UTF-8. */
 export const MAX_TELEMETRY_TOPIC = 64;
+/** Largest telemetry payload a guest may pass, in bytes. */
 export const MAX_TELEMETRY_PAYLOAD = 4096;
 
 export interface HypercallHost {

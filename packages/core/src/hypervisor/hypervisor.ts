@@ -47,11 +47,13 @@ import {
 } from './snapshot.ts';
 import type { PartitionSnapshot } from './snapshot.ts';
 
+/** Options for {@link Hypervisor}'s constructor. */
 export interface HypervisorOptions {
   /** Bytes of the memory pool all partitions and shared windows come from. */
   poolSize: number;
   /** Default 'instructions' (deterministic). */
   timeBase?: TimeBase;
+  /** Time source for real-time windows and health/sampling timestamps. Default {@link systemClock}. */
   clock?: Clock;
   /** Default health policy for every partition. */
   health?: HealthPolicy;
@@ -63,6 +65,7 @@ export interface HypervisorOptions {
   checkpointEvery?: number;
 }
 
+/** Options for {@link Hypervisor.restore}. */
 export interface RestoreOptions {
   /** Name of the restored partition; default the snapshot's. */
   name?: string;
@@ -76,21 +79,34 @@ export interface RestoreOptions {
   channels?: ReadonlyArray<ChannelConfig & { id?: number }>;
 }
 
+/** Console output of one partition (UART, HTIF or `write` to fd 1/2), emitted as the hypervisor's `console` event. */
 export interface ConsoleEvent {
+  /** Name of the partition that wrote. */
   partition: string;
+  /** The bytes written, as the guest wrote them (not decoded). */
   bytes: Uint8Array;
+  /** Which guest stream they were written to. */
   stream: 'stdout' | 'stderr';
 }
 
+/**
+ * A telemetry message published by a guest through the `HC_TELEMETRY` hypercall, emitted as the hypervisor's `telemetry`
+ * event.
+ */
 export interface TelemetryEvent {
+  /** Name of the publishing partition. */
   partition: string;
+  /** Topic chosen by the guest (UTF-8 decoded). */
   topic: string;
+  /** The payload (a copy, owned by the listener). */
   payload: Uint8Array;
 }
 
+/** Summary of one completed major frame, emitted as the hypervisor's `frame` event. */
 export interface FrameReport {
   /** Frame number, from 0. */
   frame: number;
+  /** Name of the schedule the frame ran. */
   schedule: string;
   /** Length of the major frame in time-base units. */
   length: number;
@@ -102,6 +118,7 @@ export interface FrameReport {
 
 /** One window as it ran (emitted only while someone listens to `window`). */
 export interface WindowReport {
+  /** Number of the major frame the window belongs to, from 0. */
   frame: number;
   /** Owner, or null for an idle window. */
   partition: string | null;
@@ -109,6 +126,7 @@ export interface WindowReport {
   planned: number;
   /** Real-time base: when it actually started, in µs on the same timeline (deterministic: = planned). */
   started: number;
+  /** Planned length of the window (time-base units). */
   duration: number;
   /** Time the partition used (time-base units). */
   used: number;
@@ -116,25 +134,40 @@ export interface WindowReport {
   ended: number;
 }
 
+/**
+ * Events of {@link Hypervisor.events}, by name: per-window and per-frame reports, lifecycle transitions, console and
+ * telemetry output, health decisions and schedule switches.
+ */
 export type HypervisorEvents = {
+  /** After each schedule window ran (only computed while someone listens). */
   window: WindowReport;
+  /** After every partition lifecycle transition. */
   transition: LifecycleEvent;
+  /** Console output of a partition. */
   console: ConsoleEvent;
+  /** A telemetry message published by a partition. */
   telemetry: TelemetryEvent;
+  /** After every health decision (fault, overrun, console flood, deadline miss). */
   health: HealthDecision;
+  /** After each completed major frame. */
   frame: FrameReport;
+  /** When a schedule switch takes effect at a frame boundary. */
   switch: ScheduleSwitch;
 };
 
+/** A snapshot of a hypervisor's progress and resource use; see {@link Hypervisor.stats}. */
 export interface HypervisorStats {
+  /** The time base all times here are counted in. */
   timeBase: TimeBase;
   /** Major frames completed. */
   frames: number;
   /** Position on the timeline in time-base units. */
   time: number;
+  /** Memory pool usage. */
   pool: ReturnType<MemoryPool['stats']>;
   /** Utilisation of the last completed frame. */
   utilisation: number;
+  /** Per-partition counters and lifecycle state, by partition name. */
   partitions: Record<string, Partition['stats'] & { state: string }>;
 }
 
@@ -147,12 +180,25 @@ const MACHINE_RESERVED: ReadonlyArray<GuestRange> = /* @__PURE__ */ [VIRT_CLINT,
   size: d.size,
 }));
 
+/**
+ * The micro-hypervisor: owns the memory pool, creates and controls partitions, runs them under a static cyclic
+ * schedule, and connects them through channels.
+ */
 export class Hypervisor {
+  /**
+   * Every hypervisor event ({@link HypervisorEvents}); listener errors are logged, never propagated into the run
+   * loop.
+   */
   readonly events: Emitter<HypervisorEvents>;
+  /** Whether windows are counted in instructions (deterministic) or wall-clock microseconds. */
   readonly timeBase: TimeBase;
+  /** The single memory pool every partition's RAM and every shared window is carved from. */
   readonly pool: MemoryPool;
+  /** Memory admission control over {@link Hypervisor.pool}. */
   readonly partitioner: Partitioner;
+  /** The channels between partitions and the host. */
   readonly channels: ChannelRegistry;
+  /** Decides the recovery action for faults, overruns, console floods and deadline misses. */
   readonly health: HealthMonitor;
 
   private readonly clock: Clock;
@@ -180,6 +226,11 @@ export class Hypervisor {
   /** In-memory checkpoints for the health monitor's `restore` action. */
   private readonly checkpoints = new Map<string, PartitionSnapshot>();
 
+  /**
+   * Allocate the memory pool and set up an empty hypervisor (no partitions, no schedule).
+   * @throws ConfigError (`HYPERVISOR_TIME_BASE`, `HYPERVISOR_CONFIG`, `HYPERVISOR_CHECKPOINT`, `MEMORY_POOL_CONFIG`)
+   * when an option is invalid.
+   */
   constructor(options: HypervisorOptions) {
     this.timeBase = options.timeBase ?? 'instructions';
     if (this.timeBase !== 'instructions' && this.timeBase !== 'microseconds') {
@@ -316,10 +367,12 @@ export class Hypervisor {
     this.speed.delete(name);
   }
 
+  /** The partition called `name`, or undefined. */
   partition(name: string): Partition | undefined {
     return this.parts.get(name);
   }
 
+  /** All partitions, in creation order. */
   partitions(): Partition[] {
     return [...this.parts.values()];
   }
@@ -333,6 +386,12 @@ export class Hypervisor {
 
   // ----- lifecycle operations (PartitionControl) -----
 
+  /**
+   * Start partition `name`: first start, resume from `paused`, or a cold restart from its image when stopped or
+   * faulted.
+   * @throws PartitionError `PARTITION_UNKNOWN` for an unknown name, `PARTITION_ILLEGAL_TRANSITION` when it is already
+   * running.
+   */
   start(name: string): void {
     const p = this.require(name);
     const from = p.state;
@@ -345,16 +404,28 @@ export class Hypervisor {
     p.lifecycle.transition('running', from === 'paused' ? 'resumed' : 'started');
   }
 
+  /**
+   * Pause partition `name`: it keeps its state but its windows run idle.
+   * @throws PartitionError `PARTITION_UNKNOWN` or a lifecycle error when it cannot be paused from its state.
+   */
   pause(name: string): void {
     this.require(name).lifecycle.transition('paused', 'operator');
   }
 
+  /**
+   * Resume a paused partition.
+   * @throws PartitionError `PARTITION_UNKNOWN`, or `PARTITION_ILLEGAL_TRANSITION` when it is not paused.
+   */
   resume(name: string): void {
     const p = this.require(name);
     if (p.state !== 'paused') throw new PartitionError('PARTITION_ILLEGAL_TRANSITION', `partition ${name} is ${p.state}, not paused`);
     p.lifecycle.transition('running', 'resumed');
   }
 
+  /**
+   * Stop partition `name`; its next start is a cold restart from the image.
+   * @throws PartitionError `PARTITION_UNKNOWN` or a lifecycle error when it cannot be stopped from its state.
+   */
   stop(name: string): void {
     this.require(name).lifecycle.transition('stopped', 'operator');
   }
@@ -451,6 +522,7 @@ export class Hypervisor {
     this.schedules.requestSwitch(name);
   }
 
+  /** The active schedule set, or undefined before {@link Hypervisor.setSchedules}. */
   get schedule(): ScheduleSet | undefined {
     return this.schedules;
   }
@@ -502,6 +574,7 @@ export class Hypervisor {
     this.stopRequested = true;
   }
 
+  /** True while {@link Hypervisor.run} is in progress. */
   get isRunning(): boolean {
     return this.running;
   }
@@ -817,6 +890,7 @@ export class Hypervisor {
 
   // ----- stats -----
 
+  /** Current progress and resource use (a fresh object each call). */
   get stats(): HypervisorStats {
     const partitions: HypervisorStats['partitions'] = {};
     for (const p of this.parts.values()) partitions[p.name] = { ...p.stats, state: p.state };

@@ -1,4 +1,8 @@
-/** `@rvisor/core/hypervisor`: partitions, schedules, channels and health on one memory pool. */
+/**
+ * `@rvisor/core/hypervisor`: partitions, schedules, channels and health on one memory pool.
+ *
+ * @module @rvisor/core/hypervisor
+ */
 export { Hypervisor } from './hypervisor.ts';
 export type { ConsoleEvent, FrameReport, HypervisorEvents, HypervisorOptions, HypervisorStats, RestoreOptions, TelemetryEvent, WindowReport } from './hypervisor.ts';
 export { Partition } from './partition.ts';

@@ -10,6 +10,7 @@ import type { HealthPolicy } from '../partition/health.ts';
 import type { FaultInfo, Lifecycle, PartitionState } from '../partition/lifecycle.ts';
 import type { Profile, VirtualMachine } from '../vm/vm.ts';
 
+/** Everything needed to create a partition with {@link Hypervisor.createPartition}. */
 export interface PartitionConfig {
   /** Unique name: letters, digits, `_ . -`, at most 64 characters. */
   name: string;
@@ -21,10 +22,18 @@ export interface PartitionConfig {
   isa?: Isa;
   /** Bytes of RAM taken from the pool; a multiple of 4 KiB. Default 1 MiB. */
   ramSize?: number;
+  /** Flat binaries: entry address (required for them). Ignored for an ELF image. */
   entry?: number;
+  /** Flat binaries: guest address of the image's first byte. Default: `entry`. */
   loadAddress?: number;
+  /** App profile: argument strings for the initial stack. Default `['guest']`. */
   argv?: string[];
+  /** App profile: environment strings (`NAME=value`) for the initial stack. */
   env?: string[];
+  /**
+   * App profile: bytes reserved for the stack at the top of RAM, a multiple of 4 KiB. Default min(1 MiB, ramSize /
+   * 4).
+   */
   stackSize?: number;
   /** Bytes served to read(0, ...). */
   stdin?: Uint8Array;
@@ -32,6 +41,7 @@ export interface PartitionConfig {
   health?: HealthPolicy;
 }
 
+/** Counters of one partition, kept by the hypervisor; see {@link Partition.stats}. */
 export interface PartitionStats {
   /** Instructions retired since creation (restarts included). */
   instructions: number;
@@ -41,31 +51,49 @@ export interface PartitionStats {
   overruns: number;
   /** Window time the partition gave back (time-base units). */
   idle: number;
+  /** Unhandled guest faults. */
   faults: number;
+  /** Restarts of any kind (operator, health monitor, restore from checkpoint). */
   restarts: number;
   /** Bytes of pool memory the partition owns (its RAM span). */
   memory: number;
+  /** Console bytes the guest wrote (including dropped ones). */
   consoleBytes: number;
   /** Console bytes dropped by the flood limit. */
   consoleDropped: number;
 }
 
 export interface PartitionControl {
+  /** See {@link Hypervisor.start}. */
   start(name: string): void;
+  /** See {@link Hypervisor.pause}. */
   pause(name: string): void;
+  /** See {@link Hypervisor.resume}. */
   resume(name: string): void;
+  /** See {@link Hypervisor.stop}. */
   stop(name: string): void;
+  /** See {@link Hypervisor.restart}. */
   restart(name: string): void;
 }
 
+/**
+ * A handle on one partition of a {@link Hypervisor}: its VM, lifecycle, memory and counters. Created by
+ * {@link Hypervisor.createPartition}; its control methods delegate to the hypervisor.
+ */
 export class Partition {
+  /** Unique name of the partition within its hypervisor. */
   readonly name: string;
   /** Small integer returned to the guest by RV_HC_PARTITION_ID. */
   readonly id: number;
+  /** The configuration it was created with (frozen). */
   readonly config: Readonly<PartitionConfig>;
+  /** Its RAM region in the pool and guest placement. */
   readonly memory: PartitionMemory;
+  /** The shared windows it maps. */
   readonly grants: ReadonlyArray<WindowGrant>;
+  /** Its lifecycle state machine. */
   readonly lifecycle: Lifecycle;
+  /** Live counters, updated in place by the hypervisor. */
   readonly stats: PartitionStats;
   /** @internal the hypervisor replaces the VM on restore. */
   vm: VirtualMachine;
@@ -106,6 +134,7 @@ export class Partition {
     };
   }
 
+  /** Current lifecycle state. */
   get state(): PartitionState {
     return this.lifecycle.state;
   }
@@ -120,18 +149,23 @@ export class Partition {
     return this.vm.exitCode;
   }
 
+  /** Same as {@link Hypervisor.start} for this partition. */
   start(): void {
     this.control.start(this.name);
   }
+  /** Same as {@link Hypervisor.pause} for this partition. */
   pause(): void {
     this.control.pause(this.name);
   }
+  /** Same as {@link Hypervisor.resume} for this partition. */
   resume(): void {
     this.control.resume(this.name);
   }
+  /** Same as {@link Hypervisor.stop} for this partition. */
   stop(): void {
     this.control.stop(this.name);
   }
+  /** Same as {@link Hypervisor.restart} for this partition. */
   restart(): void {
     this.control.restart(this.name);
   }

@@ -16,14 +16,21 @@
 import { ElfError } from '../errors.ts';
 import type { Bus } from '../memory/bus.ts';
 
-/** Segment permission bits (p_flags). */
+/** p_flags bit: the segment is executable. */
 export const PF_X = 1;
+/** p_flags bit: the segment is writable. */
 export const PF_W = 2;
+/** p_flags bit: the segment is readable. */
 export const PF_R = 4;
 
-/** e_flags bits that matter for an RV32IMAC hart. */
+/** e_flags bit: the image uses compressed instructions, so it cannot run on an `rv32ima` hart. */
 export const EF_RISCV_RVC = 0x1;
+/**
+ * e_flags field: a non-zero float ABI (single, double or quad), which this hart cannot run; rejected with
+ * `ELF_BAD_FLAGS`.
+ */
 export const EF_RISCV_FLOAT_ABI = 0x6;
+/** e_flags bit: the image targets RV32E; rejected with `ELF_BAD_FLAGS`. */
 export const EF_RISCV_RVE = 0x8;
 
 const EM_RISCV = 243;
@@ -47,31 +54,43 @@ export interface LoadSegment {
   readonly vaddr: number;
   /** Physical address (p_paddr); where a bare-metal loader such as QEMU's puts it. */
   readonly paddr: number;
+  /** Size in memory in bytes; the part past `data.length` is zero-filled (.bss). */
   readonly memsz: number;
+  /** Permission bits (`PF_R | PF_W | PF_X`); informational, the bus does not enforce them. */
   readonly flags: number;
+  /** The file bytes to copy (p_filesz of them). */
   readonly data: Uint8Array;
 }
 
+/** A defined symbol from the image's symbol table. */
 export interface ElfSymbol {
+  /** The symbol's address (st_value). */
   readonly value: number;
+  /** The symbol's size in bytes (st_size), 0 when unknown. */
   readonly size: number;
 }
 
+/** A parsed, validated guest image (ELF32 RISC-V executable or flat binary), ready to load into a VM's RAM. */
 export interface ElfImage {
+  /** Whether the image came from an ELF file or a flat binary. */
   readonly kind: 'elf' | 'flat';
+  /** Guest address where execution starts (e_entry, or the flat binary's `entry`). */
   readonly entry: number;
   /** e_flags (0 for a flat binary). */
   readonly flags: number;
+  /** The loadable segments, in program-header order. */
   readonly segments: ReadonlyArray<LoadSegment>;
   /** Defined symbols by name (empty when the file is stripped). */
   readonly symbols: ReadonlyMap<string, ElfSymbol>;
   /** Where the program headers sit in guest memory (for AT_PHDR), 0 when not loaded. */
   readonly phdrAddr: number;
+  /** Number of program headers (for AT_PHNUM); 0 for a flat binary. */
   readonly phnum: number;
   /** Highest vaddr + memsz over all segments (the app profile's initial break starts after it). */
   readonly end: number;
 }
 
+/** Placement of a flat binary (raw bytes with no headers); see {@link parseImage} and {@link flatImage}. */
 export interface FlatOptions {
   /** Entry address; required. */
   entry?: number;
@@ -79,6 +98,7 @@ export interface FlatOptions {
   loadAddress?: number;
 }
 
+/** How {@link loadImage} places segments in a VM's RAM. */
 export interface LoadOptions {
   /** Place segments at p_paddr (bare metal, like QEMU `-kernel`) instead of p_vaddr. */
   physical?: boolean;

@@ -19,11 +19,13 @@ import { ConfigError, RvisorError } from '../errors.ts';
 export interface Device {
   /** Width is 1, 2 or 4 bytes; the result is the zero-extended value. */
   read(offset: number, width: number): number;
+  /** Width is 1, 2 or 4 bytes; `value` holds the bits to store in its low `width` bytes. */
   write(offset: number, width: number, value: number): void;
 }
 
-/** Page granularity of flags (code tracking, watched words). */
+/** log2 of the page size: RAM is flagged (code tracking, watched words) per 4 KiB page. */
 export const PAGE_SHIFT = 12;
+/** Bytes per flagged page (4 KiB). */
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
 /** Bit in `pageFlags`: the page holds decoded instructions. */
@@ -43,15 +45,23 @@ interface Mapping {
   writable: boolean;
 }
 
+/** Called after a store to a flagged RAM page with the store's RAM offset (from `ramBase`) and width in bytes. */
 export type FlaggedStoreHook = (offset: number, width: number) => void;
 
+/**
+ * One partition's guest physical address space: its RAM (reached directly by the hart) plus named device and shared-
+ * memory mappings.
+ */
 export class Bus {
   /** Guest RAM; byteOffset must be 4-aligned so the wider views line up. */
   readonly ram: Uint8Array;
+  /** Halfword view of `ram` (host byte order, which must be little-endian). */
   readonly ram16: Int16Array;
+  /** Word view of `ram` (host byte order, which must be little-endian). */
   readonly ram32: Int32Array;
   /** Guest physical address of ram[0] (0 for `app`, 0x8000_0000 for `machine`). */
   readonly ramBase: number;
+  /** Length of RAM in bytes. */
   readonly ramSize: number;
   /** One byte per RAM page, bits PAGE_CODE | PAGE_WATCH. */
   readonly pageFlags: Uint8Array;
@@ -62,6 +72,10 @@ export class Bus {
 
   private maps: Mapping[] = [];
 
+  /**
+   * Use `ram` (not copied) as guest RAM at guest address `ramBase`, with no mappings yet.
+   * @throws ConfigError `MEMORY_ALIGNMENT` when `ram` does not start and end on a 4-byte boundary.
+   */
   constructor(ram: Uint8Array, ramBase: number) {
     if ((ram.byteOffset & 3) !== 0 || (ram.length & 3) !== 0) {
       throw new ConfigError('MEMORY_ALIGNMENT', 'guest RAM view must start and end on a 4-byte boundary');

@@ -1,3 +1,9 @@
+/**
+ * Guest memory: the per-partition bus (RAM plus device and shared-window mappings), the hypervisor's
+ * fixed memory pool, and memory admission control for partitions and shared windows.
+ *
+ * @module @rvisor/core/memory
+ */
 export { Bus, PAGE_CODE, PAGE_SHIFT, PAGE_SIZE, PAGE_WATCH } from './bus.ts';
 export type { Device, FlaggedStoreHook } from './bus.ts';
 export {

@@ -47,15 +47,25 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Guest addresses of windows are page aligned, like the bus's page flags. */
 export const WINDOW_ADDRESS_ALIGN = 4096;
 
+/** How a partition may access a shared window: `ro` maps it read-only (guest stores fault), `rw` read-write. */
 export type Access = 'ro' | 'rw';
 
+/** A named range of guest physical addresses, e.g. a device's MMIO window that shared windows must avoid. */
 export interface GuestRange {
+  /** Label used in error messages (e.g. `uart`). */
   name: string;
+  /** First guest address of the range. */
   base: number;
+  /** Length of the range in bytes. */
   size: number;
 }
 
+/**
+ * The memory one partition asks for at admission: its RAM size and placement, and the guest ranges its devices
+ * occupy.
+ */
 export interface PartitionMemorySpec {
+  /** Partition id; must match {@link ID_PATTERN} and be unique in the partitioner. */
   id: string;
   /** Bytes of RAM; a positive multiple of 4 (rounded up to the pool alignment in the pool). */
   ramSize: number;
@@ -65,24 +75,36 @@ export interface PartitionMemorySpec {
   reserved?: ReadonlyArray<GuestRange>;
 }
 
+/** Permission for one partition to map a shared window, and where in its guest address space. */
 export interface GrantSpec {
+  /** Id of the partition receiving the grant (admitted, or admitted in the same request). */
   partition: string;
+  /** Read-only or read-write mapping. */
   access: Access;
   /** Guest address in this partition; defaults to the window's `address`. */
   address?: number;
 }
 
+/** A named block of memory to create in the pool and share between partitions through grants. */
 export interface SharedWindowSpec {
+  /** Window name; must match {@link ID_PATTERN} and be unique. */
   name: string;
   /** Bytes; a positive multiple of 4. */
   size: number;
   /** Default guest address for grants that do not give their own. */
   address?: number;
+  /** Partitions that map the window from the start. */
   grants?: ReadonlyArray<GrantSpec>;
 }
 
+/**
+ * Everything one admission adds, checked and applied all or nothing by
+ * {@link Partitioner.plan} / {@link Partitioner.commit}.
+ */
 export interface AdmissionRequest {
+  /** New partitions whose RAM to allocate. */
   partitions?: ReadonlyArray<PartitionMemorySpec>;
+  /** New shared windows to allocate, with their initial grants. */
   windows?: ReadonlyArray<SharedWindowSpec>;
   /** Grants on windows that already exist, e.g. for a partition joining them. */
   grants?: ReadonlyArray<GrantSpec & { window: string }>;
@@ -90,41 +112,63 @@ export interface AdmissionRequest {
 
 /** One window as one partition sees it: what the VM passes to `bus.mapMemory`. */
 export interface WindowGrant {
+  /** Name of the shared window. */
   readonly window: string;
+  /** Id of the partition that maps it. */
   readonly partition: string;
+  /** Guest physical address of the window in that partition. */
   readonly address: number;
+  /** False for an `ro` grant: guest stores to it fault. */
   readonly writable: boolean;
+  /** The window's memory (shared by every grant of the window). */
   readonly bytes: Uint8Array;
 }
 
+/** An admitted partition's memory: its RAM region in the pool and its guest placement. */
 export interface PartitionMemory {
+  /** Partition id. */
   readonly id: string;
+  /** The pool region backing the partition's RAM. */
   readonly region: Region;
+  /** Guest physical address of RAM[0]. */
   readonly ramBase: number;
+  /** Guest ranges no window may cover in this partition. */
   readonly reserved: ReadonlyArray<GuestRange>;
 }
 
+/** A live shared window and its current grants. */
 export interface SharedWindow {
+  /** Window name. */
   readonly name: string;
+  /** The pool region holding the window's bytes. */
   readonly region: Region;
+  /** Default guest address for grants that give none; undefined when every grant must give its own. */
   readonly address: number | undefined;
   /** Current grants, by partition id. */
   readonly grants: ReadonlyMap<string, WindowGrant>;
 }
 
+/** A checked, fully placed admission that changes nothing until passed to {@link Partitioner.commit}. */
 export interface AdmissionPlan {
   /** The layout version this plan was made against. */
   readonly generation: number;
+  /** Partitions to create, with defaults filled in and their pool offsets. */
   readonly partitions: ReadonlyArray<Required<PartitionMemorySpec> & { offset: number }>;
+  /** Windows to create, with their pool offsets. */
   readonly windows: ReadonlyArray<{ name: string; size: number; address: number | undefined; offset: number }>;
+  /** Grants to record, with resolved guest addresses. */
   readonly grants: ReadonlyArray<{ window: string; partition: string; address: number; writable: boolean }>;
   /** Pool bytes the plan takes (aligned spans). */
   readonly bytes: number;
 }
 
+/** What a committed admission created. */
 export interface Admission {
+  /** The new partitions' memory. */
   readonly partitions: ReadonlyArray<PartitionMemory>;
+  /** The new shared windows. */
   readonly windows: ReadonlyArray<SharedWindow>;
+  /** Every grant the admission recorded (on new or existing windows). */
   readonly grants: ReadonlyArray<WindowGrant>;
 }
 
@@ -137,13 +181,19 @@ interface WindowState {
 
 const ADDRESS_LIMIT = 0x1_0000_0000;
 
+/**
+ * Memory admission control: places partition RAM and shared windows in one {@link MemoryPool} and tracks which
+ * partition maps which window.
+ */
 export class Partitioner {
+  /** The pool every region is carved from. */
   readonly pool: MemoryPool;
   private parts = new Map<string, PartitionMemory>();
   private wins = new Map<string, WindowState>();
   /** Bumped by every commit/release/revoke/removeWindow; combined with the pool's. */
   private gen = 0;
 
+  /** Admit into `pool`, which may already hold other regions. */
   constructor(pool: MemoryPool) {
     this.pool = pool;
   }
@@ -272,6 +322,10 @@ export class Partitioner {
     return Object.freeze({ partitions: Object.freeze(partitions), windows: Object.freeze(windows), grants: Object.freeze(grants) });
   }
 
+  /**
+   * `plan()` then `commit()` in one step: admits `request` entirely or throws the plan's ConfigError and changes
+   * nothing.
+   */
   admit(request: AdmissionRequest): Admission {
     return this.commit(this.plan(request));
   }
@@ -309,20 +363,24 @@ export class Partitioner {
     this.gen++;
   }
 
+  /** The admitted partition `id`, or undefined. */
   partition(id: string): PartitionMemory | undefined {
     return this.parts.get(id);
   }
 
+  /** A snapshot of shared window `name` and its grants, or undefined when it does not exist. */
   window(name: string): SharedWindow | undefined {
     const w = this.wins.get(name);
     if (w === undefined) return undefined;
     return Object.freeze({ name: w.name, region: w.region, address: w.address, grants: new Map(w.grants) });
   }
 
+  /** Ids of the admitted partitions, in admission order. */
   partitionIds(): string[] {
     return [...this.parts.keys()];
   }
 
+  /** Names of the live shared windows, in creation order. */
   windowNames(): string[] {
     return [...this.wins.keys()];
   }

@@ -24,6 +24,7 @@ export const MEMORY_NOT_ALLOCATED = 'MEMORY_NOT_ALLOCATED';
 /** Default alignment: the bus's page size, so page flags never straddle two owners. */
 export const DEFAULT_ALIGN = 4096;
 
+/** A live allocation from a {@link MemoryPool}: a zero-filled, aligned slice of the pool's buffer held by one owner. */
 export interface Region {
   /** Who holds it: a partition id or `window:<name>`; for messages and inspection. */
   readonly owner: string;
@@ -37,19 +38,25 @@ export interface Region {
   readonly bytes: Uint8Array;
 }
 
+/** A snapshot of a pool's usage, in bytes unless noted; returned by {@link MemoryPool.stats}. */
 export interface PoolStats {
+  /** Total pool size in bytes. */
   size: number;
   /** Sum of the spans of live regions. */
   used: number;
+  /** Bytes in free blocks (`size - used`). */
   free: number;
+  /** Size of the largest free block: the biggest region that can still be allocated. */
   largestFree: number;
   /** Number of separate free blocks. */
   freeBlocks: number;
+  /** Number of live regions. */
   regions: number;
   /** 1 - largestFree / free: 0 when free space is one block (or none), towards 1 when scattered. */
   fragmentation: number;
 }
 
+/** Options for {@link MemoryPool}'s constructor. */
 export interface PoolOptions {
   /** Power of two, at least 4 (the bus needs 4-aligned RAM). Default 4096. */
   align?: number;
@@ -60,9 +67,16 @@ interface Block {
   size: number;
 }
 
+/**
+ * A fixed-size memory pool (one ArrayBuffer allocated up front) carved into aligned regions by deterministic best
+ * fit.
+ */
 export class MemoryPool {
+  /** Pool size in bytes, fixed at construction. */
   readonly size: number;
+  /** Alignment in bytes of every region's offset and span. */
   readonly align: number;
+  /** The single backing buffer every region views. */
   readonly buffer: ArrayBuffer;
   /** Sorted by offset; no two blocks touch (they are coalesced). */
   private freeList: Block[];
@@ -70,6 +84,11 @@ export class MemoryPool {
   /** Bumped by every allocate/free so a plan can tell it is stale. */
   private gen = 0;
 
+  /**
+   * Allocate the pool's `size` bytes at once.
+   * @throws ConfigError `MEMORY_POOL_CONFIG` when `align` is not a power of two in [4, 2^30], `size` is not a
+   * positive multiple of it, or the host cannot allocate the buffer.
+   */
   constructor(size: number, options: PoolOptions = {}) {
     const align = options.align ?? DEFAULT_ALIGN;
     if (!Number.isInteger(align) || align < 4 || (align & (align - 1)) !== 0 || align > 0x4000_0000) {
@@ -114,6 +133,11 @@ export class MemoryPool {
     return out;
   }
 
+  /**
+   * Take a zero-filled region of `size` bytes for `owner` (best fit, lowest offset on a tie).
+   * @throws ConfigError `MEMORY_BAD_SIZE` when `size` is not a positive multiple of 4, `MEMORY_EXHAUSTED` when no
+   * free block is large enough.
+   */
   allocate(owner: string, size: number): Region {
     const span = this.spanOf(size, owner);
     const offset = take(this.freeList, span, owner, this.size);
@@ -132,6 +156,11 @@ export class MemoryPool {
     return this.adopt(owner, offset, size, span);
   }
 
+  /**
+   * Return `region` to the pool, coalescing it with adjacent free blocks.
+   * @throws ConfigError `MEMORY_NOT_ALLOCATED` when `region` is not live in this pool (double free or foreign
+   * region).
+   */
   free(region: Region): void {
     if (!this.live.delete(region)) {
       throw new ConfigError(MEMORY_NOT_ALLOCATED, `region of ${region.owner} at pool offset 0x${region.offset.toString(16)} is not allocated in this pool`);
@@ -150,6 +179,7 @@ export class MemoryPool {
     return this.freeList.map((b) => ({ offset: b.offset, size: b.size }));
   }
 
+  /** Current usage and fragmentation of the pool. */
   stats(): PoolStats {
     let free = 0;
     let largest = 0;

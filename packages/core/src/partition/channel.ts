@@ -19,13 +19,17 @@ import { SamplingPort } from './sampling.ts';
 export { CHANNEL_BAD_STATE, CHANNEL_MESSAGE_TOO_LARGE } from './queuing.ts';
 
 // Configuration errors (ConfigError).
+/** Raised when a channel name is not a string matching `[A-Za-z0-9][A-Za-z0-9_.-]{0,63}`. */
 export const CHANNEL_BAD_NAME = 'CHANNEL_BAD_NAME';
+/** Raised when adding a channel whose name is already registered. */
 export const CHANNEL_EXISTS = 'CHANNEL_EXISTS';
+/** Raised when a channel's kind is neither `sampling` nor `queuing`. */
 export const CHANNEL_BAD_KIND = 'CHANNEL_BAD_KIND';
 /** maxMessageSize is not an integer in 1..MAX_MESSAGE_SIZE. */
 export const CHANNEL_BAD_SIZE = 'CHANNEL_BAD_SIZE';
 /** depth is not an integer in 1..MAX_QUEUE_DEPTH. */
 export const CHANNEL_BAD_DEPTH = 'CHANNEL_BAD_DEPTH';
+/** Raised when a queuing channel's overflow policy is neither `reject` nor `drop-oldest`. */
 export const CHANNEL_BAD_POLICY = 'CHANNEL_BAD_POLICY';
 /** refreshPeriod is not a positive number (Infinity allowed). */
 export const CHANNEL_BAD_PERIOD = 'CHANNEL_BAD_PERIOD';
@@ -43,19 +47,28 @@ export const CHANNEL_WRONG_KIND = 'CHANNEL_WRONG_KIND';
 
 /** The host's endpoint name; partition ids never start with '@'. */
 export const HOST = '@host';
+/** Largest `maxMessageSize` a channel may declare: 1 MiB. */
 export const MAX_MESSAGE_SIZE = 1 << 20;
+/** Largest `depth` a queuing channel may declare: 65536 messages. */
 export const MAX_QUEUE_DEPTH = 1 << 16;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** A partition id or HOST. */
 export type Endpoint = string;
+/** A channel's semantics: `sampling` keeps only the latest value, `queuing` is a bounded FIFO. */
 export type ChannelKind = 'sampling' | 'queuing';
 
+/** Declaration of one channel: its kind, its connected endpoints and its size limits. */
 export interface ChannelConfig {
+  /** Unique channel name (letters, digits, `_`, `.`, `-`; at most 64 characters). */
   name: string;
+  /** Sampling or queuing semantics. */
   kind: ChannelKind;
+  /** Endpoints allowed to send: partition ids or {@link HOST}; at least one. */
   senders: ReadonlyArray<Endpoint>;
+  /** Endpoints allowed to receive; at least one, and exactly one for a queuing channel. */
   receivers: ReadonlyArray<Endpoint>;
+  /** Largest message in bytes, 1..{@link MAX_MESSAGE_SIZE}. */
   maxMessageSize: number;
   /** queuing: capacity in messages (required). */
   depth?: number;
@@ -66,9 +79,13 @@ export interface ChannelConfig {
 }
 
 abstract class ChannelBase {
+  /** The channel's name. */
   readonly name: string;
+  /** Largest message in bytes. */
   readonly maxMessageSize: number;
+  /** Endpoints allowed to send. */
   protected readonly tx: Set<Endpoint>;
+  /** Endpoints allowed to receive. */
   protected readonly rx: Set<Endpoint>;
 
   constructor(config: ChannelConfig) {
@@ -78,18 +95,22 @@ abstract class ChannelBase {
     this.rx = new Set(config.receivers);
   }
 
+  /** Endpoints currently allowed to send (a copy). */
   get senders(): Endpoint[] {
     return [...this.tx];
   }
 
+  /** Endpoints currently allowed to receive (a copy). */
   get receivers(): Endpoint[] {
     return [...this.rx];
   }
 
+  /** True when `from` is connected as a sender. */
   canSend(from: Endpoint): boolean {
     return this.tx.has(from);
   }
 
+  /** True when `to` is connected as a receiver. */
   canReceive(to: Endpoint): boolean {
     return this.rx.has(to);
   }
@@ -101,19 +122,25 @@ abstract class ChannelBase {
     return a || b;
   }
 
+  /** @throws RvisorError `CHANNEL_NOT_CONNECTED` unless `from` is a sender. */
   protected checkSend(from: Endpoint): void {
     if (!this.tx.has(from)) throw new RvisorError(CHANNEL_NOT_CONNECTED, `${from} is not a sender on channel ${this.name}`);
   }
 
+  /** @throws RvisorError `CHANNEL_NOT_CONNECTED` unless `to` is a receiver. */
   protected checkReceive(to: Endpoint): void {
     if (!this.rx.has(to)) throw new RvisorError(CHANNEL_NOT_CONNECTED, `${to} is not a receiver on channel ${this.name}`);
   }
 }
 
+/** A queuing channel: a {@link QueuingPort} whose sends and receives are checked against the configured endpoints. */
 export class QueuingChannel extends ChannelBase {
+  /** Discriminant of the {@link Channel} union. */
   readonly kind = 'queuing' as const;
+  /** The underlying FIFO (no endpoint checks). */
   readonly port: QueuingPort;
 
+  /** Create the channel from an already validated `config` (see {@link validateChannel}). */
   constructor(config: ChannelConfig) {
     super(config);
     this.port = new QueuingPort({ name: config.name, depth: config.depth!, maxMessageSize: config.maxMessageSize, overflow: config.overflow ?? 'reject' });
@@ -125,11 +152,19 @@ export class QueuingChannel extends ChannelBase {
     return this.port.send(message);
   }
 
+  /**
+   * Take the oldest message for receiver `to`; undefined when the queue is empty.
+   * @throws RvisorError `CHANNEL_NOT_CONNECTED` when `to` is not the receiver.
+   */
   receive(to: Endpoint): Uint8Array | undefined {
     this.checkReceive(to);
     return this.port.receive();
   }
 
+  /**
+   * Size in bytes of the oldest message, or -1 when empty, for receiver `to`.
+   * @throws RvisorError `CHANNEL_NOT_CONNECTED` when `to` is not the receiver.
+   */
   peekSize(to: Endpoint): number {
     this.checkReceive(to);
     return this.port.peekSize();
@@ -144,10 +179,14 @@ export class QueuingChannel extends ChannelBase {
   }
 }
 
+/** A sampling channel: a {@link SamplingPort} whose writes and reads are checked against the configured endpoints. */
 export class SamplingChannel extends ChannelBase {
+  /** Discriminant of the {@link Channel} union. */
   readonly kind = 'sampling' as const;
+  /** The underlying latest-value port (no endpoint checks). */
   readonly port: SamplingPort;
 
+  /** Create the channel from an already validated `config`; `clock` times value ages. */
   constructor(config: ChannelConfig, clock: { now(): number }) {
     super(config);
     this.port = new SamplingPort({ name: config.name, maxMessageSize: config.maxMessageSize, refreshPeriod: config.refreshPeriod ?? Infinity, clock });
@@ -160,23 +199,37 @@ export class SamplingChannel extends ChannelBase {
     return true;
   }
 
+  /**
+   * The latest value (a copy) with its age and validity for receiver `to`; undefined if never written.
+   * @throws RvisorError `CHANNEL_NOT_CONNECTED` when `to` is not a receiver.
+   */
   read(to: Endpoint): Sample | undefined {
     this.checkReceive(to);
     return this.port.read();
   }
 }
 
+/** Either kind of channel; narrow on `kind`. */
 export type Channel = QueuingChannel | SamplingChannel;
 
+/** Options for {@link ChannelRegistry}'s constructor. */
 export interface ChannelRegistryOptions {
   /** Time for sampling ages; default performance.now() (milliseconds). */
-  clock?: { now(): number };
+  clock?: {
+    /** Current time in milliseconds. */
+    now(): number;
+  };
 }
 
+/**
+ * The set of channels of one hypervisor, by name: creates them from validated configs and routes endpoint sends and
+ * receives.
+ */
 export class ChannelRegistry {
   private readonly channels = new Map<string, Channel>();
   private readonly clock: { now(): number };
 
+  /** Create an empty registry. */
   constructor(options: ChannelRegistryOptions = {}) {
     this.clock = options.clock ?? { now: () => performance.now() };
   }
@@ -190,14 +243,17 @@ export class ChannelRegistry {
     return ch;
   }
 
+  /** Delete channel `name` and any queued data; returns whether it existed. */
   remove(name: string): boolean {
     return this.channels.delete(name);
   }
 
+  /** The channel called `name`, or undefined. */
   get(name: string): Channel | undefined {
     return this.channels.get(name);
   }
 
+  /** Names of all channels, in creation order. */
   names(): string[] {
     return [...this.channels.keys()];
   }

@@ -10,22 +10,26 @@
  * after all listeners ran.
  */
 
+/** A subscriber to one event type; receives the event's payload. */
 export type Listener<T> = (payload: T) => void;
 
 /** A map from event name to payload type, e.g. `{ transition: LifecycleEvent }`. */
 export type EventMap = { [type: string]: unknown };
 
+/** Options for {@link Emitter}'s constructor. */
 export interface EmitterOptions {
   /** Receives errors thrown by listeners instead of `emit()` rethrowing them. */
   onListenerError?: (error: unknown, type: string) => void;
 }
 
+/** A typed, synchronous event emitter whose deliveries are never interrupted by a throwing listener. */
 export class Emitter<M extends EventMap> {
   // Arrays are replaced, never mutated, so a listener that subscribes or
   // unsubscribes during emit() does not disturb the delivery in progress.
   private listeners: { [K in keyof M]?: ReadonlyArray<Listener<M[K]>> } = {};
   private readonly onListenerError: ((error: unknown, type: string) => void) | undefined;
 
+  /** Create an emitter with no listeners. */
   constructor(options: EmitterOptions = {}) {
     this.onListenerError = options.onListenerError;
   }
@@ -57,10 +61,15 @@ export class Emitter<M extends EventMap> {
     else this.listeners[type] = next;
   }
 
+  /** Number of listeners currently subscribed to `type`. */
   listenerCount(type: keyof M & string): number {
     return this.listeners[type]?.length ?? 0;
   }
 
+  /**
+   * Deliver `payload` to every listener of `type`, in subscription order.
+   * @throws the first listener error, after all listeners ran, unless `onListenerError` was given.
+   */
   emit<K extends keyof M & string>(type: K, payload: M[K]): void {
     const list = this.listeners[type];
     if (list === undefined) return;

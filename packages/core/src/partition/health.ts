@@ -18,13 +18,23 @@ export const HEALTH_BAD_ACTION = 'HEALTH_BAD_ACTION';
 /** A restart limit whose max is not a non-negative integer or whose window is not positive. */
 export const HEALTH_BAD_LIMIT = 'HEALTH_BAD_LIMIT';
 
+/**
+ * A partition health problem the hypervisor reports: an unhandled guest fault, a window's instruction budget overrun,
+ * console output over its rate limit, or a missed deadline.
+ */
 export type HealthEvent = 'guest-fault' | 'budget-overrun' | 'console-flood' | 'deadline-miss';
+/**
+ * What to do about a health event: nothing, log it, stop the partition, cold-restart it from its image, or restart it
+ * from its last snapshot.
+ */
 export type HealthAction = 'ignore' | 'log' | 'stop' | 'restart' | 'restore';
 
+/** Every {@link HealthEvent}, for validating policy tables. */
 export const HEALTH_EVENTS: ReadonlyArray<HealthEvent> = ['guest-fault', 'budget-overrun', 'console-flood', 'deadline-miss'];
 /** `restart` = cold restart from the image; `restore` = restart from the last snapshot. */
 export const HEALTH_ACTIONS: ReadonlyArray<HealthAction> = ['ignore', 'log', 'stop', 'restart', 'restore'];
 
+/** A complete recovery table: the action for each health event. */
 export type HealthTable = Readonly<Record<HealthEvent, HealthAction>>;
 
 /**
@@ -41,38 +51,59 @@ export const DEFAULT_HEALTH_TABLE: HealthTable = /* @__PURE__ */ Object.freeze({
 
 /** At most `max` restarts (of either kind) within any `window` of clock time. */
 export interface RestartLimit {
+  /** Maximum restarts allowed in the window; a further restart becomes `stop`. */
   readonly max: number;
+  /** Length of the sliding window, in the monitor's clock units (milliseconds by default). */
   readonly window: number;
 }
 
 /** 3 restarts per 60 s, with a millisecond clock. */
 export const DEFAULT_RESTART_LIMIT: RestartLimit = /* @__PURE__ */ Object.freeze({ max: 3, window: 60_000 });
 
+/** A partition's (or the monitor's default) recovery policy; unset fields fall back to the defaults. */
 export interface HealthPolicy {
+  /** Actions to override, by event. */
   table?: Partial<Record<HealthEvent, HealthAction>>;
+  /** Restart limit to use instead of the default. */
   restartLimit?: RestartLimit;
 }
 
+/** The monitor's verdict on one reported health event, also emitted as the `decision` event. */
 export interface HealthDecision {
+  /** Id of the partition the event concerns. */
   readonly partition: string;
+  /** The reported event. */
   readonly event: HealthEvent;
   /** What the table says. */
   readonly configured: HealthAction;
   /** What to do: `configured`, or `stop` when the restart limit was reached. */
   readonly action: HealthAction;
+  /** True when the restart limit turned a restart or restore into `stop`. */
   readonly limited: boolean;
   /** Restarts counted in the current limit window, including this one if it restarts. */
   readonly restarts: number;
+  /** Free-form context given by the reporter. */
   readonly detail: string | undefined;
+  /** The monitor clock's `now()` when the event was reported. */
   readonly at: number;
 }
 
-export type HealthEvents = { decision: HealthDecision };
+/** Events of a health monitor: `decision` after every reported event. */
+export type HealthEvents = {
+  /** After every reported health event. */
+  decision: HealthDecision;
+};
 
+/** Options for {@link HealthMonitor}'s constructor. */
 export interface HealthMonitorOptions {
-  clock?: { now(): number };
+  /** Time source for restart windows and `at`; `now()` in milliseconds. Default `performance.now()`. */
+  clock?: {
+    /** Current time in milliseconds. */
+    now(): number;
+  };
   /** Defaults for every partition (merged over DEFAULT_HEALTH_TABLE / DEFAULT_RESTART_LIMIT). */
   policy?: HealthPolicy;
+  /** Emitter for `decision` events, e.g. one shared with the embedder. Default: a new emitter. */
   events?: Emitter<HealthEvents>;
 }
 
@@ -88,12 +119,21 @@ interface PartitionRecord {
   counts: Record<HealthEvent, number>;
 }
 
+/**
+ * Decides the recovery action for each partition health event from a per-partition table, enforcing a restart limit.
+ */
 export class HealthMonitor {
+  /** Where `decision` events are emitted. */
   readonly events: Emitter<HealthEvents>;
   private readonly clock: { now(): number };
   private readonly base: Resolved;
   private readonly parts = new Map<string, PartitionRecord>();
 
+  /**
+   * Create a monitor whose defaults are `options.policy` over the built-in defaults.
+   * @throws ConfigError `HEALTH_BAD_EVENT`, `HEALTH_BAD_ACTION` or `HEALTH_BAD_LIMIT` when `options.policy` is
+   * invalid.
+   */
   constructor(options: HealthMonitorOptions = {}) {
     this.clock = options.clock ?? { now: () => performance.now() };
     this.events = options.events ?? new Emitter();
@@ -106,6 +146,7 @@ export class HealthMonitor {
     this.record(partition).policy = policy;
   }
 
+  /** The effective table and restart limit for `partition` (its override merged over the defaults). */
   policyOf(partition: string): { table: HealthTable; restartLimit: RestartLimit } {
     const p = this.parts.get(partition)?.policy;
     return p === undefined ? this.base : resolve(this.base, p, `partition ${partition}`);

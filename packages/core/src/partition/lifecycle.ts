@@ -21,8 +21,10 @@ export const PARTITION_DESTROYED = 'PARTITION_DESTROYED';
 /** The reason does not apply to the target state (or `faulted` without a fault). */
 export const PARTITION_BAD_REASON = 'PARTITION_BAD_REASON';
 
+/** A partition's lifecycle state; see the module's transition diagram. */
 export type PartitionState = 'created' | 'running' | 'paused' | 'stopped' | 'faulted' | 'destroyed';
 
+/** Every {@link PartitionState}, in lifecycle order (for validation and UIs). */
 export const PARTITION_STATES: ReadonlyArray<PartitionState> = ['created', 'running', 'paused', 'stopped', 'faulted', 'destroyed'];
 
 /** Allowed targets, by source state. Self transitions are never allowed. */
@@ -35,6 +37,7 @@ export const TRANSITIONS: Readonly<Record<PartitionState, ReadonlyArray<Partitio
   destroyed: [],
 });
 
+/** Why a lifecycle transition happened; each reason is only valid for certain target states. */
 export type TransitionReason =
   | 'started' // first start after creation
   | 'resumed' // paused -> running
@@ -67,11 +70,17 @@ export const REASON_TARGETS: Readonly<Record<TransitionReason, ReadonlyArray<Par
 
 // Start conditions: why the guest's current run began, readable by the guest
 // through a hypercall (ARINC 653 GET_PARTITION_STATUS.START_CONDITION).
+/** Start condition: the partition's first start after creation. */
 export const START_NORMAL = 0;
+/** Start condition: cold restart asked for by the operator. */
 export const START_RESTART = 1;
+/** Start condition: cold restart decided by the health monitor. */
 export const START_HEALTH_RESTART = 2;
+/** Start condition: restart from the last snapshot decided by the health monitor. */
 export const START_HEALTH_RESTORE = 3;
+/** Start condition: the state was restored from a snapshot. */
 export const START_RESTORED = 4;
+/** Start condition: the partition arrived from another host. */
 export const START_MIGRATED = 5;
 
 /** Reasons that begin a new run, and the start condition each sets. */
@@ -86,17 +95,27 @@ const START_CONDITIONS: Partial<Record<TransitionReason, number>> = /* @__PURE__
 
 /** An unhandled guest trap, as the VM reports it. */
 export interface FaultInfo {
+  /** Guest address of the faulting instruction. */
   readonly pc: number;
+  /** RISC-V `mcause` value (a `CAUSE_*` code). */
   readonly cause: number;
+  /** RISC-V `mtval` value: the faulting address or instruction bits. */
   readonly tval: number;
+  /** Human-readable description of the fault. */
   readonly message?: string;
 }
 
+/** One lifecycle transition of one partition, emitted as the `transition` event after the state changed. */
 export interface LifecycleEvent {
+  /** Id of the partition. */
   readonly partition: string;
+  /** State before the transition. */
   readonly from: PartitionState;
+  /** State after the transition. */
   readonly to: PartitionState;
+  /** Why the transition happened. */
   readonly reason: TransitionReason;
+  /** Free-form explanation supplied by whoever requested the transition. */
   readonly detail: string | undefined;
   /** Set when `to` is `faulted`. */
   readonly fault: FaultInfo | undefined;
@@ -108,23 +127,37 @@ export interface LifecycleEvent {
   readonly at: number;
 }
 
-export type LifecycleEvents = { transition: LifecycleEvent };
+/** Events of a lifecycle emitter: `transition` after every state change. */
+export type LifecycleEvents = {
+  /** After every state change. */
+  transition: LifecycleEvent;
+};
 
+/** Options for {@link Lifecycle}'s constructor. */
 export interface LifecycleOptions {
   /** Share one emitter among all partitions so an embedder subscribes once. */
   events?: Emitter<LifecycleEvents>;
-  clock?: { now(): number };
+  /** Time source for {@link LifecycleEvent.at}; `now()` returns milliseconds. Default `Date.now()`. */
+  clock?: {
+    /** Current time in milliseconds. */
+    now(): number;
+  };
   /** Restoring a partition's lifecycle from a snapshot. Default 'created'. */
   state?: PartitionState;
+  /** Start condition to restore with `state` (a `START_*` value). Default {@link START_NORMAL}. */
   startCondition?: number;
 }
 
+/** True when the transition table allows going from `from` to `to` (self transitions never are). */
 export function canTransition(from: PartitionState, to: PartitionState): boolean {
   return TRANSITIONS[from]?.includes(to) ?? false;
 }
 
+/** The lifecycle state machine of one partition: enforces the transition table and emits every change. */
 export class Lifecycle {
+  /** Id of the partition this lifecycle belongs to. */
   readonly partition: string;
+  /** Where `transition` events are emitted (possibly shared with other partitions). */
   readonly events: Emitter<LifecycleEvents>;
   private st: PartitionState;
   private cond: number;
@@ -133,6 +166,7 @@ export class Lifecycle {
   private seq = 0;
   private readonly clock: { now(): number };
 
+  /** Create the lifecycle of partition `partition`, in `options.state` (default `created`). */
   constructor(partition: string, options: LifecycleOptions = {}) {
     this.partition = partition;
     this.events = options.events ?? new Emitter();
@@ -141,6 +175,7 @@ export class Lifecycle {
     this.cond = options.startCondition ?? START_NORMAL;
   }
 
+  /** The current state. */
   get state(): PartitionState {
     return this.st;
   }
@@ -160,10 +195,16 @@ export class Lifecycle {
     return this.last;
   }
 
+  /** True when the current state may go to `to`. */
   can(to: PartitionState): boolean {
     return canTransition(this.st, to);
   }
 
+  /**
+   * Move to `to` for `reason` and emit the event; use {@link Lifecycle.fail} to enter `faulted`.
+   * @throws PartitionError `PARTITION_DESTROYED` when destroyed, `PARTITION_ILLEGAL_TRANSITION` when the table
+   * forbids it, `PARTITION_BAD_REASON` when `reason` does not lead to `to` or `to` is `faulted`.
+   */
   transition(to: PartitionState, reason: TransitionReason, detail?: string): LifecycleEvent {
     if (to === 'faulted') {
       throw new PartitionError(PARTITION_BAD_REASON, `partition ${this.partition}: use fail() to enter faulted, with the fault`);

@@ -20,33 +20,49 @@ export const CHANNEL_MESSAGE_TOO_LARGE = 'CHANNEL_MESSAGE_TOO_LARGE';
 /** Saved port contents that do not fit the port (load()). */
 export const CHANNEL_BAD_STATE = 'CHANNEL_BAD_STATE';
 
+/** What a send to a full queue does: `reject` refuses the new message, `drop-oldest` discards the oldest queued one. */
 export type OverflowPolicy = 'reject' | 'drop-oldest';
 
+/** Options for {@link QueuingPort}'s constructor. */
 export interface QueuingPortOptions {
+  /** Maximum number of queued messages (a positive integer). */
   depth: number;
+  /** Largest accepted message, in bytes. */
   maxMessageSize: number;
+  /** Policy for a send to a full queue. Default `reject`. */
   overflow?: OverflowPolicy;
   /** Used in error messages. */
   name?: string;
 }
 
+/** Message counters of a queuing port since it was created. */
 export interface QueuingStats {
+  /** Messages accepted by `send()`. */
   sent: number;
+  /** Messages taken by `receive()`. */
   received: number;
+  /** Sends refused because the queue was full (`reject` policy). */
   rejected: number;
+  /** Queued messages discarded to make room (`drop-oldest` policy). */
   dropped: number;
 }
 
+/** A bounded FIFO of byte messages (ARINC 653 queuing port) with a per-port overflow policy. */
 export class QueuingPort {
+  /** Name used in error messages. */
   readonly name: string;
+  /** Maximum number of queued messages. */
   readonly depth: number;
+  /** Largest accepted message, in bytes. */
   readonly maxMessageSize: number;
+  /** What a send to a full queue does. */
   readonly overflow: OverflowPolicy;
   private readonly slots: Array<Uint8Array | undefined>;
   private head = 0;
   private count = 0;
   private readonly st: QueuingStats = { sent: 0, received: 0, rejected: 0, dropped: 0 };
 
+  /** Create an empty port. The options are not validated here; {@link ChannelRegistry} checks them. */
   constructor(options: QueuingPortOptions) {
     this.name = options.name ?? 'queue';
     this.depth = options.depth;
@@ -55,10 +71,12 @@ export class QueuingPort {
     this.slots = new Array<Uint8Array | undefined>(options.depth).fill(undefined);
   }
 
+  /** Number of messages currently queued. */
   get length(): number {
     return this.count;
   }
 
+  /** A copy of the port's counters. */
   get stats(): Readonly<QueuingStats> {
     return { ...this.st };
   }
@@ -100,6 +118,7 @@ export class QueuingPort {
     return this.count === 0 ? -1 : this.slots[this.head]!.length;
   }
 
+  /** Discard every queued message (counters are kept). */
   clear(): void {
     this.slots.fill(undefined);
     this.head = 0;

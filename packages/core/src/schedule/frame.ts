@@ -27,6 +27,7 @@ export const SCHEDULE_OVERLAP = 'SCHEDULE_OVERLAP';
 /** A window names a partition that is not known. */
 export const SCHEDULE_UNKNOWN_PARTITION = 'SCHEDULE_UNKNOWN_PARTITION';
 
+/** Valid schedule names: a letter or digit, then up to 63 letters, digits, `_`, `.` or `-`. */
 export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
@@ -35,26 +36,37 @@ export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  */
 export type TimeBase = 'instructions' | 'microseconds';
 
+/** One window of a schedule as configured: a partition owns [offset, offset + duration) of every major frame. */
 export interface WindowConfig {
   /** Owner of the window; `null` declares an explicit idle window. */
   partition: string | null;
+  /** Start of the window from the start of the major frame, in time-base units. */
   offset: number;
+  /** Length of the window in time-base units (instructions or microseconds); positive. */
   duration: number;
 }
 
+/** A static cyclic schedule as configured: a major frame that repeats forever, cut into windows. */
 export interface ScheduleConfig {
+  /** Unique schedule name, matching {@link SCHEDULE_NAME_PATTERN}. */
   name: string;
+  /** Unit of `majorFrame`, offsets and durations. */
   timeBase: TimeBase;
+  /** Length of the repeating frame in time-base units; a positive integer. */
   majorFrame: number;
+  /** The windows, in any order; they must not overlap, and gaps become idle time. */
   windows: ReadonlyArray<WindowConfig>;
 }
 
+/** One window of a validated schedule, including the idle windows that fill the gaps. */
 export interface ScheduleWindow {
   /** Position in `Schedule.windows`. */
   readonly index: number;
   /** `null` = idle. */
   readonly partition: string | null;
+  /** Start from the start of the major frame, in time-base units. */
   readonly offset: number;
+  /** Length in time-base units. */
   readonly duration: number;
   /** offset + duration. */
   readonly end: number;
@@ -62,9 +74,13 @@ export interface ScheduleWindow {
   readonly source: number;
 }
 
+/** A validated, normalised, frozen schedule, as returned by {@link validateSchedule}. */
 export interface Schedule {
+  /** The schedule's name. */
   readonly name: string;
+  /** Unit of every time in this schedule. */
   readonly timeBase: TimeBase;
+  /** Length of the repeating frame in time-base units. */
   readonly majorFrame: number;
   /** Sorted, tiling [0, majorFrame) with no gap. */
   readonly windows: ReadonlyArray<ScheduleWindow>;

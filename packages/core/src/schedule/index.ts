@@ -1,3 +1,9 @@
+/**
+ * Static cyclic schedules (ARINC 653 style): validation of a major frame cut into partition windows,
+ * and named schedule sets switched at frame boundaries.
+ *
+ * @module @rvisor/core/schedule
+ */
 export {
   SCHEDULE_BAD_FRAME,
   SCHEDULE_BAD_NAME,

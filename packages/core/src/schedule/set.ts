@@ -29,7 +29,9 @@ export const SCHEDULE_TIME_BASE_MISMATCH = 'SCHEDULE_TIME_BASE_MISMATCH';
 
 /** One window to run, with where it sits in absolute time. */
 export interface Slot {
+  /** The schedule the window belongs to. */
   readonly schedule: Schedule;
+  /** The window to run. */
   readonly window: ScheduleWindow;
   /** Major frames completed before this one (0 for the first). */
   readonly frame: number;
@@ -37,8 +39,11 @@ export interface Slot {
   readonly start: number;
 }
 
+/** A schedule switch that took effect at a major-frame boundary, emitted as the `switch` event. */
 export interface ScheduleSwitch {
+  /** Name of the schedule that ran until the boundary. */
   readonly from: string;
+  /** Name of the schedule that runs from the boundary on. */
   readonly to: string;
   /** The frame number that is the first to run under `to`. */
   readonly frame: number;
@@ -48,7 +53,9 @@ export interface ScheduleSwitch {
 
 /** Where the walk is; enough to resume it elsewhere (snapshots, migration). */
 export interface SchedulePosition {
+  /** Name of the current schedule. */
   readonly schedule: string;
+  /** Name of the schedule a requested switch will move to, or null. */
   readonly pending: string | null;
   /** Frame number of the last window returned; -1 before the first next(). */
   readonly frame: number;
@@ -58,10 +65,20 @@ export interface SchedulePosition {
   readonly frameStart: number;
 }
 
-export type ScheduleSetEvents = { switch: ScheduleSwitch };
+/** Events of a schedule set: `switch` when a pending switch takes effect. */
+export type ScheduleSetEvents = {
+  /** When a requested switch takes effect at a frame boundary. */
+  switch: ScheduleSwitch;
+};
 
+/**
+ * A set of named schedules sharing one time base, and the endless walk through the current one's windows; switches
+ * take effect at major-frame boundaries.
+ */
 export class ScheduleSet {
+  /** The time base every schedule of the set uses. */
   readonly timeBase: TimeBase;
+  /** Where `switch` events are emitted. */
   readonly events: Emitter<ScheduleSetEvents>;
   private readonly byName = new Map<string, Schedule>();
   private cur: Schedule;
@@ -87,6 +104,10 @@ export class ScheduleSet {
     return new ScheduleSet(configs.map((c) => validateSchedule(c, known)), initial);
   }
 
+  /**
+   * Add a validated schedule to the set.
+   * @throws ConfigError `SCHEDULE_EXISTS` for a duplicate name, `SCHEDULE_TIME_BASE_MISMATCH` for another time base.
+   */
   add(schedule: Schedule): void {
     if (this.byName.has(schedule.name)) throw new ConfigError(SCHEDULE_EXISTS, `schedule ${schedule.name} is defined twice`);
     if (schedule.timeBase !== this.timeBase) {
@@ -95,18 +116,22 @@ export class ScheduleSet {
     this.byName.set(schedule.name, schedule);
   }
 
+  /** The schedule whose frame is running (or will run first). */
   get current(): Schedule {
     return this.cur;
   }
 
+  /** The schedule a requested switch will move to at the next frame boundary, or null. */
   get pending(): Schedule | null {
     return this.pend;
   }
 
+  /** The schedule called `name`, or undefined. */
   get(name: string): Schedule | undefined {
     return this.byName.get(name);
   }
 
+  /** Names of all schedules, in the order they were added. */
   names(): string[] {
     return [...this.byName.keys()];
   }
@@ -147,6 +172,7 @@ export class ScheduleSet {
     return { schedule: this.cur, window, frame: this.frame, start: this.frameStart + window.offset };
   }
 
+  /** Where the walk is, for a snapshot; {@link ScheduleSet.seek} resumes it. */
   position(): SchedulePosition {
     return { schedule: this.cur.name, pending: this.pend?.name ?? null, frame: this.frame, window: this.win, frameStart: this.frameStart };
   }

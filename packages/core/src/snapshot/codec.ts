@@ -9,7 +9,12 @@
 import { Encoder } from 'cbor-x';
 import { SnapshotError } from '../errors.ts';
 
+/**
+ * The `format` marker every snapshot envelope carries; a document without it is rejected with
+ * `SNAPSHOT_NOT_SNAPSHOT`.
+ */
 export const SNAPSHOT_FORMAT = 'rvisor.snapshot';
+/** Envelope version this build writes and the only one it reads; others are rejected with `SNAPSHOT_VERSION`. */
 export const SNAPSHOT_VERSION = 1;
 
 const cbor = /* @__PURE__ */ new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, copyBuffers: true });

@@ -5,15 +5,20 @@
  */
 import { SnapshotError } from '../errors.ts';
 
+/** Granularity of RAM images in bytes: a page is stored only when one of its bytes is non-zero. */
 export const RAM_PAGE = 4096;
 
+/** Guest RAM in snapshot form: only the non-zero 4 KiB pages, plus a bitmap saying which pages those are. */
 export interface RamImage {
+  /** Length of the RAM in bytes. */
   size: number;
   /** Bit i set: page i is stored in `data`. */
   present: Uint8Array;
+  /** The stored pages back to back, {@link RAM_PAGE} bytes each (the last page zero-padded), in page order. */
   data: Uint8Array;
 }
 
+/** Compress `ram` into a {@link RamImage} by dropping all-zero pages; the result does not alias `ram`. */
 export function encodeRam(ram: Uint8Array): RamImage {
   const pages = Math.ceil(ram.length / RAM_PAGE);
   const present = new Uint8Array((pages + 7) >>> 3);

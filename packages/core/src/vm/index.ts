@@ -1,3 +1,9 @@
+/**
+ * One virtual machine: a hart, its RAM and devices, the `app` (Linux-style syscalls) and `machine`
+ * (QEMU `virt`) profiles, guest fault reports and VM state for snapshots.
+ *
+ * @module @rvisor/core/vm
+ */
 export { DEFAULT_RAM_SIZE, HYPERCALL_BASE, MAX_RAM_SIZE, VirtualMachine } from './vm.ts';
 export type { Hypercall, HypercallResult, Profile, RunReason, RunResult, VmOptions, VmStats } from './vm.ts';
 export { MTIME_HZ, REALTIME_EPOCH } from './app.ts';

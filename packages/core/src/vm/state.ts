@@ -13,47 +13,83 @@ import { SnapshotError } from '../errors.ts';
 import type { ClintState } from '../devices/clint.ts';
 import type { UartState } from '../devices/uart.ts';
 
+/** Version of the {@link VmState} layout this build writes and the only one {@link checkVmState} accepts. */
 export const VM_STATE_VERSION = 1;
 
+/** A hart's architectural and timer state as plain data: registers, CSRs, counters and the LR/SC reservation. */
 export interface HartState {
   /** x0..x31 as signed 32-bit values. */
   x: number[];
+  /** Address of the next instruction. */
   pc: number;
+  /** Current privilege level (`PRIV_M` or `PRIV_U`). */
   priv: number;
+  /** Instructions retired since boot. */
   instret: number;
+  /** Cycles since boot (instructions plus skipped idle time). */
   cycle: number;
   /** null = never (Infinity). */
   mtimecmp: number | null;
+  /** Ticks added to the cycle-derived `mtime` (guest writes to `mtime`, clock sync). */
   timeOffset: number;
+  /** `mstatus` CSR. */
   mstatus: number;
+  /** `mie` CSR. */
   mie: number;
+  /** Device-driven `mip` bits (MTIP is derived from `mtime` and `mtimecmp`). */
   mip: number;
+  /** `mtvec` CSR. */
   mtvec: number;
+  /** `mepc` CSR. */
   mepc: number;
+  /** `mcause` CSR. */
   mcause: number;
+  /** `mtval` CSR. */
   mtval: number;
+  /** `mscratch` CSR. */
   mscratch: number;
+  /** `mcounteren` CSR. */
   mcounteren: number;
+  /** `mcountinhibit` CSR. */
   mcountinhibit: number;
+  /** Guest adjustments and frozen values of `mcycle` / `minstret` (writes and `mcountinhibit`). */
   counterState: number[];
+  /** Address of the LR/SC reservation. */
   reservationAddr: number;
+  /** Whether the LR/SC reservation is held. */
   reservationValid: boolean;
 }
 
+/**
+ * The complete non-RAM state of a {@link VirtualMachine} as plain data, enough to continue the guest bit-exactly on
+ * another host.
+ */
 export interface VmState {
+  /** Layout version, {@link VM_STATE_VERSION}. */
   version: number;
+  /** The VM's profile; a state only applies to a VM of the same profile. */
   profile: 'app' | 'machine';
+  /** The VM's instruction set; a state only applies to a VM of the same ISA. */
   isa: 'rv32imac' | 'rv32ima';
+  /** The hart's state. */
   hart: HartState;
+  /** Exit code once the guest has exited, else null. */
   exitCode: number | null;
+  /** The unhandled trap that stopped the guest, else null. */
   fault: { pc: number; cause: number; tval: number; message: string } | null;
+  /** Whether the guest is idle (wfi) or sleeping, else null. */
   waiting: 'idle' | 'sleep' | null;
   /** mtime of the pending wake-up; null = none. */
   wakeAt: number | null;
+  /** Cycles skipped by idling. */
   idleCycles: number;
+  /** Ecalls handled so far. */
   hypercalls: number;
+  /** App profile: program break and stdin position; null in the machine profile. */
   app: { brkStart: number; brkLimit: number; brk: number; stdinPos: number } | null;
+  /** Machine profile: UART registers and pending input; null in the app profile. */
   uart: UartState | null;
+  /** Machine profile: CLINT device state; null in the app profile. */
   clint: ClintState | null;
 }
 

@@ -43,8 +43,13 @@ import { VM_STATE_VERSION, checkVmState } from './state.ts';
 import type { VmState } from './state.ts';
 import { VIRT_CLINT, VIRT_FINISHER, VIRT_RAM_BASE, VIRT_UART } from './virt.ts';
 
+/**
+ * The machine a VM presents: `app` (RAM at 0, U-mode program with a Linux-style syscall ABI) or `machine` (QEMU
+ * `virt`-compatible bare metal in M-mode).
+ */
 export type Profile = 'app' | 'machine';
 
+/** Options for {@link VirtualMachine}'s constructor. */
 export interface VmOptions {
   /** Default 'app'. */
   profile?: Profile;
@@ -58,11 +63,13 @@ export interface VmOptions {
   image: Uint8Array;
   /** Flat binaries: entry address (required) and load address (default: entry). Ignored for an ELF image. */
   entry?: number;
+  /** Flat binaries: guest address of the image's first byte. Default: `entry`. */
   loadAddress?: number;
   /** mhartid; default 0. */
   hartId?: number;
   /** App profile: argv (default ['guest']) and environment strings for the initial stack. */
   argv?: string[];
+  /** App profile: environment strings (`NAME=value`) for the initial stack. Default none. */
   env?: string[];
   /** App profile: bytes reserved for the stack at the top of RAM; brk never grows into them. Default min(1 MiB, ramSize / 4). */
   stackSize?: number;
@@ -72,6 +79,7 @@ export interface VmOptions {
   onConsole?: (bytes: Uint8Array, stream: 'stdout' | 'stderr') => void;
 }
 
+/** Why {@link VirtualMachine.run} returned. */
 export type RunReason =
   /** The instruction budget is spent; call run() again. */
   | 'budget'
@@ -92,7 +100,9 @@ export type RunReason =
   /** `requestStop()` was called from outside. */
   | 'halt';
 
+/** The outcome of one {@link VirtualMachine.run} call. */
 export interface RunResult {
+  /** Why the run stopped. */
   reason: RunReason;
   /** Instructions retired by this call (served hypercalls included). */
   instructions: number;
@@ -100,8 +110,13 @@ export interface RunResult {
 
 /** A hypercall handler (numbers >= 0x400): a number is the value for a0. */
 export type HypercallResult = number | { a0?: number; stop?: 'yield' | 'block' };
+/**
+ * A handler for one hypercall number >= {@link HYPERCALL_BASE}: reads its arguments from `vm.hart.x` (a0..a5 =
+ * x10..x15) and returns the result.
+ */
 export type Hypercall = (vm: VirtualMachine) => HypercallResult;
 
+/** Counters of a VM since boot; see {@link VirtualMachine.stats}. */
 export interface VmStats {
   /** Instructions retired since boot (minstret). */
   instructions: number;
@@ -109,9 +124,11 @@ export interface VmStats {
   cycles: number;
   /** Cycles skipped by idle(). */
   idleCycles: number;
+  /** Ecalls handled by the host (Linux-ABI syscalls and hypercalls; a blocked call counts each retry). */
   hypercalls: number;
 }
 
+/** RAM size in bytes when neither `ramSize` nor `ram` is given: 16 MiB. */
 export const DEFAULT_RAM_SIZE = 16 * 1024 * 1024;
 /** Largest RAM per VM; keeps the machine profile's RAM below 0xC000_0000 and typed arrays small. */
 export const MAX_RAM_SIZE = 1024 * 1024 * 1024;
@@ -136,18 +153,30 @@ function checkHost(): void {
   hostChecked = true;
 }
 
+/**
+ * One RISC-V virtual machine: a hart, its bus and RAM, its profile's devices and the loaded image. Deterministic:
+ * virtual time moves only with retired instructions and explicit idling.
+ */
 export class VirtualMachine {
+  /** The machine the VM presents. */
   readonly profile: Profile;
+  /** The instruction set the hart implements. */
   readonly isa: Isa;
+  /** The guest physical address space: RAM and device mappings. */
   readonly bus: Bus;
+  /** The single hart (registers, CSRs, counters). */
   readonly hart: Hart;
+  /** The parsed image the VM boots (and reloads on reset). */
   readonly image: ElfImage;
   /** Machine profile devices (undefined in the app profile; htif only when the image has `tohost`). */
   readonly uart: Uart | undefined;
+  /** Machine profile: the CLINT timer; undefined in the app profile. */
   readonly clint: Clint | undefined;
+  /** Machine profile: the test finisher; undefined in the app profile. */
   readonly finisher: Finisher | undefined;
+  /** The HTIF, present only when the image defines `tohost`. */
   readonly htif: Htif | undefined;
-  /** App profile: brk and stdin state (undefined in the machine profile). */
+  /** @internal App profile: brk and stdin state (undefined in the machine profile). */
   app: AppRuntime | undefined;
 
   /** Set when the guest exits or powers off. */
@@ -158,6 +187,10 @@ export class VirtualMachine {
   wakeAt: number | undefined = undefined;
   /** Extension point for hypercall numbers >= 0x400 (the hypervisor layer registers here). */
   readonly hypercalls = new Map<number, Hypercall>();
+  /**
+   * Receives guest console output (app `write(1|2)`, machine UART and HTIF); may be replaced at any time, undefined
+   * discards output.
+   */
   onConsole: ((bytes: Uint8Array, stream: 'stdout' | 'stderr') => void) | undefined;
 
   private readonly options: VmOptions;
@@ -173,6 +206,11 @@ export class VirtualMachine {
   private tx: Uint8Array | null = null;
   private txLen = 0;
 
+  /**
+   * Build the machine and load `options.image` into RAM, ready for {@link VirtualMachine.run}.
+   * @throws ConfigError with a `VM_*` code (or `HOST_BIG_ENDIAN`) for an invalid option; ElfError when the image is
+   * malformed, does not fit RAM or needs an extension `isa` lacks.
+   */
   constructor(options: VmOptions) {
     checkHost();
     const profile = options.profile ?? 'app';
@@ -546,6 +584,7 @@ export class VirtualMachine {
     h.timerChanged();
   }
 
+  /** Counters since boot (a fresh object each call). */
   get stats(): VmStats {
     return { instructions: this.hart.instret, cycles: this.hart.cycle, idleCycles: this.idleCycles, hypercalls: this.hypercallCount };
   }

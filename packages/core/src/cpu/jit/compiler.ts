@@ -23,10 +23,18 @@ export interface CompilerOptions {
   threshold?: number;
   /** Translated pages kept per hart before the cache is cleared (default 256 = 1 MiB of guest code). */
   maxRegions?: number;
+  /**
+   * Mark the generated code "use asm" where the RAM buffer is a valid asm.js heap
+   * (default false). V8 then compiles it ahead of time to WebAssembly: no
+   * speculation, no deoptimization, steady speed from the first call, but about
+   * 0.6x the speed plain JavaScript reaches once V8 has optimized it (measured,
+   * docs/ARCHITECTURE.md "Performance tiers").
+   */
+  asm?: boolean;
 }
 
-type RegionFn = (lim: number, pc: number) => number;
-type Factory = (...env: unknown[]) => RegionFn;
+type RegionFn = (lim: number, pc: number, ...regs: number[]) => number;
+type Factory = (stdlib: unknown, foreign: unknown, heap: ArrayBuffer) => RegionFn;
 
 /** Entry points remembered per page (a bound on translation work). */
 const MAX_ENTRIES = 384;
@@ -59,7 +67,7 @@ function factoryFor(source: string): Factory {
   let f = factories.get(source);
   if (f === undefined) {
     if (factories.size >= MAX_FACTORIES) factories.clear();
-    f = new Function('x', 'st', 'ram', 'ram16', 'ram32', 'pf', 'mulh', 'mulhsu', 'mulhu', source) as Factory;
+    f = new Function('stdlib', 'foreign', 'heap', source) as Factory;
     factories.set(source, f);
   }
   return f;
@@ -86,6 +94,9 @@ export function compilerSupported(): boolean {
  */
 export function attachCompiler(hart: Hart, options: CompilerOptions = {}): Compiler | null {
   if (!compilerSupported()) return null;
+  const ram = hart.bus.ram;
+  // The generated code views the whole buffer with 32-bit views.
+  if ((ram.byteOffset & 3) !== 0 || (ram.buffer.byteLength & 3) !== 0) return null;
   const c = new Compiler(hart, options);
   hart.setTier(c);
   return c;
@@ -97,6 +108,9 @@ export class Compiler implements CompiledTier {
   translations = 0;
   /** Times the cache was cleared because it was full. */
   evictions = 0;
+  /** Calls into translated code, and exits by reason (EXIT_JUMP, SLOW, MISS, BUDGET). */
+  calls = 0;
+  readonly exits = new Float64Array(4);
 
   private readonly fns: (RegionFn | null)[];
   private readonly heat: Int32Array;
@@ -105,10 +119,14 @@ export class Compiler implements CompiledTier {
   /** Guest range [lo, hi) covered by each page's translation (RAM offsets), for precise invalidation. */
   private readonly covered: Int32Array;
   private readonly st = new Int32Array(2);
-  private readonly env: unknown[];
+  private readonly foreign: Record<string, unknown>;
+  private readonly heap: ArrayBuffer;
+  /** Page flags the live translations were made with. */
+  private readonly flagsSeen: Uint8Array;
   private readonly layout: RamLayout;
   private readonly maxRegions: number;
-  private live = 0;
+  /** Regions with a translation. */
+  private readonly liveSet = new Set<number>();
   private readonly hasRun: (pc: number) => boolean;
   private stepping = 0;
   /** How many instructions the interpreter should run before calling run() again. */
@@ -124,14 +142,35 @@ export class Compiler implements CompiledTier {
     this.entries = new Array<number[] | null>(regions).fill(null);
     this.covered = new Int32Array(regions * 2);
     this.maxRegions = Math.max(1, options.maxRegions ?? 256);
-    this.layout = { ram: bus.ram, ramBase: bus.ramBase, ramSize: bus.ramSize, allowC: hart.isa === 'rv32imac' };
+    const heap = bus.ram.buffer as ArrayBuffer;
+    this.heap = heap;
+    this.layout = {
+      ram: bus.ram, ramBase: bus.ramBase, ramSize: bus.ramSize, allowC: hart.isa === 'rv32imac',
+      heapOffset: bus.ram.byteOffset, pageFlags: bus.pageFlags, asm: (options.asm ?? false) && asmHeap(heap),
+    };
+    this.flagsSeen = new Uint8Array(bus.pageFlags.length);
     this.hasRun = (pc) => hart.hasRun(pc);
-    this.env = [hart.x, this.st, bus.ram, bus.ram16, bus.ram32, bus.pageFlags, mulh, mulhsu, mulhu];
+    const x = hart.x;
+    const st = this.st;
+    this.foreign = {
+      mulh, mulhsu, mulhu,
+      // Translated code hands back pc, the exit reason and every register in one call.
+      done(why: number, pc: number, r1: number, r2: number, r3: number, r4: number, r5: number, r6: number, r7: number,
+        r8: number, r9: number, r10: number, r11: number, r12: number, r13: number, r14: number, r15: number,
+        r16: number, r17: number, r18: number, r19: number, r20: number, r21: number, r22: number, r23: number,
+        r24: number, r25: number, r26: number, r27: number, r28: number, r29: number, r30: number, r31: number): void {
+        st[0] = why; st[1] = pc;
+        x[1] = r1; x[2] = r2; x[3] = r3; x[4] = r4; x[5] = r5; x[6] = r6; x[7] = r7; x[8] = r8;
+        x[9] = r9; x[10] = r10; x[11] = r11; x[12] = r12; x[13] = r13; x[14] = r14; x[15] = r15; x[16] = r16;
+        x[17] = r17; x[18] = r18; x[19] = r19; x[20] = r20; x[21] = r21; x[22] = r22; x[23] = r23; x[24] = r24;
+        x[25] = r25; x[26] = r26; x[27] = r27; x[28] = r28; x[29] = r29; x[30] = r30; x[31] = r31;
+      },
+    };
   }
 
   /** Pages currently translated. */
   get regions(): number {
-    return this.live;
+    return this.liveSet.size;
   }
 
   /**
@@ -159,10 +198,15 @@ export class Compiler implements CompiledTier {
         this.heatUp(r, pc, jumped || (this.entries[r]?.length ?? 0) < SEEDS);
         break;
       }
-      const k = f(limit - n, pc);
+      const x = h.x;
+      const k = f(limit - n, pc, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!, x[6]!, x[7]!, x[8]!, x[9]!, x[10]!, x[11]!,
+        x[12]!, x[13]!, x[14]!, x[15]!, x[16]!, x[17]!, x[18]!, x[19]!, x[20]!, x[21]!, x[22]!, x[23]!, x[24]!,
+        x[25]!, x[26]!, x[27]!, x[28]!, x[29]!, x[30]!, x[31]!);
       n += k;
       pc = st[1]! >>> 0;
-      const why = st[0];
+      const why = st[0]!;
+      this.calls++;
+      this.exits[why]++;
       if (why === EXIT_JUMP) {
         jumped = true;
         if (n < limit) continue;
@@ -196,9 +240,8 @@ export class Compiler implements CompiledTier {
 
   /** RAM bytes [off, off + width) changed: drop translations that cover them. */
   invalidate(off: number, width: number): void {
-    const last = (off + width - 1) >>> REGION_SHIFT;
-    for (let r = off >>> REGION_SHIFT; r <= last; r++) {
-      if (this.fns[r] === null) continue;
+    // A translation may cover code beyond its own region, so look at every live one.
+    for (const r of this.liveSet) {
       if (off + width <= this.covered[2 * r]! || off >= this.covered[2 * r + 1]!) continue;
       this.drop(r);
       // Code that keeps rewriting itself is left to the interpreter for longer each time.
@@ -208,15 +251,15 @@ export class Compiler implements CompiledTier {
 
   /** Forget every translation (fence.i, reset, snapshot restore). */
   flush(): void {
-    this.fns.fill(null);
+    for (const r of this.liveSet) this.fns[r] = null;
+    this.liveSet.clear();
     this.heat.fill(0);
-    this.live = 0;
   }
 
   private drop(r: number): void {
     this.fns[r] = null;
     this.heat[r] = 0;
-    this.live--;
+    this.liveSet.delete(r);
   }
 
   /** The interpreter is about to run at `pc` in page `r`: count it, translate when hot. */
@@ -229,23 +272,30 @@ export class Compiler implements CompiledTier {
   }
 
   private compile(r: number, entries: number[]): void {
-    if (this.fns[r] === null && this.live >= this.maxRegions) {
+    if (this.fns[r] === null && this.liveSet.size >= this.maxRegions) {
       // Clear-on-full: simple, and a working set larger than the cache is re-translated
       // only as it gets hot again.
       this.flush();
       this.evictions++;
     }
+    // Stores into this page must reach invalidate() (the hart's decode cache flags it too).
+    const flags = this.hart.bus.pageFlags;
+    const page = (r << REGION_SHIFT) >>> 12;
+    flags[page] = flags[page]! | PAGE_CODE;
+    // Translations test stores against the flags they were made with: if any page
+    // was flagged since, the live ones are stale.
+    if (!sameBytes(flags, this.flagsSeen)) {
+      if (this.liveSet.size > 0) this.flush();
+      this.flagsSeen.set(flags);
+    }
     const t = translate(this.layout, r << REGION_SHIFT, entries, this.hasRun);
     const factory = factoryFor(t.source);
-    if (this.fns[r] === null) this.live++;
-    // A page that keeps finding new entries is retranslated less and less often:
-    // each new function starts cold in V8.
+    if (this.fns[r] === null) this.liveSet.add(r);
+    // A page that keeps finding new entries is retranslated less and less often.
     else this.threshold[r] = Math.min(this.threshold[r]! * 2, MAX_THRESHOLD);
-    this.fns[r] = factory(...this.env);
+    this.fns[r] = factory(globalThis, this.foreign, this.heap);
     this.heat[r] = 0;
     this.translations++;
-    // Stores into this page must reach invalidate() (the hart's decode cache flags it too).
-    this.hart.bus.pageFlags[(r << REGION_SHIFT) >>> 12] |= PAGE_CODE;
     this.covered[2 * r] = t.lo;
     this.covered[2 * r + 1] = t.hi;
     // Far jump targets are likely entries of their own pages.
@@ -259,6 +309,23 @@ export class Compiler implements CompiledTier {
       if (e.length < MAX_ENTRIES && !e.includes(pc | 0)) e.push(pc | 0);
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether V8 (and other engines with asm.js) can link a module to this buffer:
+ * a plain ArrayBuffer of 2^n bytes (>= 4 KiB) up to 16 MiB, or a multiple of
+ * 16 MiB beyond. Elsewhere the same source runs as ordinary JavaScript.
+ */
+function asmHeap(buf: ArrayBufferLike): boolean {
+  if (typeof ArrayBuffer === 'undefined' || !(buf instanceof ArrayBuffer)) return false;
+  const n = buf.byteLength;
+  if (n < 4096) return false;
+  return n <= 1 << 24 ? (n & (n - 1)) === 0 : n % (1 << 24) === 0;
 }
 
 /** High word of the unsigned 64-bit product, in 16-bit limbs so every partial product is exact. */

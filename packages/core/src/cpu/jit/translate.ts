@@ -29,6 +29,7 @@
  */
 
 import { decodeTo } from '../decode.ts';
+import { PAGE_CODE } from '../../memory/bus.ts';
 
 /** Exit reasons written to st[0]. */
 export const EXIT_JUMP = 0; // pc left the region: look up the next one
@@ -36,12 +37,14 @@ export const EXIT_SLOW = 1; // the interpreter must execute the instruction at p
 export const EXIT_MISS = 2; // pc is inside the region but not a known block start
 export const EXIT_BUDGET = 3; // the next block does not fit in lim
 
-export const REGION_SHIFT = 10;
+export const REGION_SHIFT = 9;
 export const REGION_BYTES = 1 << REGION_SHIFT;
 
 /** Caps on one region's translation: blocks and instructions per block. */
 const MAX_BLOCKS = 512;
 const MAX_BLOCK_INSNS = 128;
+/** Instructions from outside the region one translation may take in. */
+const MAX_INSNS = 512;
 
 export interface RamLayout {
   ram: Uint8Array;
@@ -124,21 +127,32 @@ export function translate(
   const tmask = mem.allowC ? 1 : 3;
   const inRegion = (pc: number): boolean => ((pc - base) >>> 0) < regionEnd - regionOff && (pc & tmask) === 0;
 
+  // Code outside the region joins the translation when a direct branch or fall-through
+  // reaches it and it has run (a loop or a call that crosses the region's edge then stays
+  // inside one function): it must lie in a page flagged PAGE_CODE, so stores to it reach
+  // invalidate().
+  const flags = mem.pageFlags;
+  const inRam = (pc: number): boolean => ((pc - mem.ramBase) >>> 0) < mem.ramSize && (pc & tmask) === 0;
+  const codeAt = (pc: number): boolean =>
+    inRegion(pc) || (inRam(pc) && (flags[((pc - mem.ramBase) >>> 0) >>> 12]! & PAGE_CODE) !== 0);
+  let budget = MAX_INSNS;
+
   const byPc = new Map<number, Block>();
   const order: Block[] = [];
   const work: number[] = [];
   const external: number[] = [];
   const want = (pc: number): void => {
     pc |= 0;
-    if (inRegion(pc) && !byPc.has(pc) && order.length + work.length < MAX_BLOCKS) work.push(pc);
+    if (codeAt(pc) && !byPc.has(pc) && order.length + work.length < MAX_BLOCKS) work.push(pc);
   };
-  // Static targets outside the region are hints for other regions' entries; inside it,
-  // a target that is not yet an entry exits with EXIT_MISS and becomes one when it is
-  // reached (so a translation holds only code that has run, which keeps V8's compile
-  // of it short and its type feedback complete).
+  // Inside the region, a target that has not run exits with EXIT_MISS and becomes an entry
+  // when it is reached, so a translation holds only code that has run (which keeps V8's
+  // compile of it short and its type feedback complete). Targets elsewhere that have not
+  // run are hints for their own regions' entries.
   const note = (pc: number): void => {
-    if (!inRegion(pc | 0)) external.push(pc >>> 0);
-    else if (hasRun(pc)) want(pc);
+    pc |= 0;
+    if (hasRun(pc) && (inRegion(pc) || budget > 0)) want(pc);
+    else if (!inRegion(pc)) external.push(pc >>> 0);
   };
   for (const e of entries) want(e);
 
@@ -150,13 +164,13 @@ export function translate(
     order.push(blk);
     let pc = start;
     for (;;) {
-      if (blk.insns.length >= MAX_BLOCK_INSNS || !inRegion(pc)) {
+      if (blk.insns.length >= MAX_BLOCK_INSNS || !codeAt(pc)) {
         blk.end = 'fall';
         blk.endPc = pc;
-        if (inRegion(pc)) want(pc);
+        want(pc);
         break;
       }
-      const insn = fetch(mem, base, regionEnd - regionOff, pc);
+      const insn = fetch(mem, pc);
       if (insn === null || !compilable(insn.op) || !targetOk(insn, tmask)) {
         blk.end = 'slow';
         blk.endPc = pc;
@@ -165,6 +179,7 @@ export function translate(
         break;
       }
       blk.insns.push(insn);
+      if (!inRegion(pc)) budget--;
       const next = (pc + insn.len) | 0;
       if (isCti(insn.op)) {
         blk.end = 'cti';
@@ -208,15 +223,17 @@ function targetOk(insn: Insn, tmask: number): boolean {
   return (((insn.pc + insn.imm) | 0) & tmask & 2) === 0;
 }
 
-/** Decode the instruction at `pc`; null if it does not lie wholly inside the region. */
-function fetch(mem: RamLayout, base: number, size: number, pc: number): Insn | null {
-  const rel = (pc - base) >>> 0;
-  if (rel + 2 > size) return null;
+/**
+ * Decode the instruction at `pc`; null if it crosses a 4 KiB page boundary or
+ * the end of RAM (the interpreter handles those: invalidation works per page).
+ */
+function fetch(mem: RamLayout, pc: number): Insn | null {
   const off = (pc - mem.ramBase) >>> 0;
   const r = mem.ram;
+  if (off + 2 > mem.ramSize) return null;
   let word = r[off]! | (r[off + 1]! << 8);
   if ((word & 3) === 3) {
-    if (rel + 4 > size) return null;
+    if (off + 4 > mem.ramSize || ((off + 2) & 0xfff) === 0) return null;
     word |= (r[off + 2]! << 16) | (r[off + 3]! << 24);
   }
   decodeTo(word, mem.allowC, scratch);
@@ -264,51 +281,69 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
   out.push(`var n = 0, b = 0, why = 0, o = 0;`);
   out.push(`b = ${c.dispatch};`);
   out.push('out: while (1) {');
-  out.push('switch (b | 0) {');
+  const bodies: string[] = [];
   for (const blk of blocks) {
-    out.push(`case ${blk.id}: {`);
+    const body: string[] = [];
     const k = blk.insns.length;
     if (k === 0) {
-      out.push(`pc = ${k32(blk.pc)}; why = ${EXIT_SLOW}; break out; }`);
+      bodies.push(`pc = ${k32(blk.pc)}; why = ${EXIT_SLOW}; break out;`);
       continue;
     }
-    out.push(`if ((n | 0) > ((lim - ${k}) | 0)) { pc = ${k32(blk.pc)}; why = ${EXIT_BUDGET}; break out; }`);
+    body.push(`if ((n | 0) > ((lim - ${k}) | 0)) { pc = ${k32(blk.pc)}; why = ${EXIT_BUDGET}; break out; }`);
     for (let j = 0; j < k; j++) {
       const i = blk.insns[j]!;
       if (isCti(i.op)) {
         if (i.op === OP.JALR && !mem.allowC) {
           // Without C a target with bit 1 set traps at the jalr: the interpreter raises it.
-          out.push(`if ((${addImm(reg(i.rs1), i.imm)}) & 2) ` +
+          body.push(`if ((${addImm(reg(i.rs1), i.imm)}) & 2) ` +
             `{ n = (n + ${j}) | 0; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`);
         }
-        out.push(`n = (n + ${k}) | 0;`);
-        out.push(cti(i, c));
+        body.push(`n = (n + ${k}) | 0;`);
+        body.push(cti(i, c));
       } else {
-        out.push(plain(i, j, c));
+        body.push(plain(i, j, c));
       }
     }
     if (blk.end !== 'cti') {
-      out.push(`n = (n + ${k}) | 0;`);
-      out.push(blk.end === 'slow' ? `pc = ${k32(blk.endPc)}; why = ${EXIT_SLOW}; break out;` : goto(blk.endPc, c));
+      body.push(`n = (n + ${k}) | 0;`);
+      body.push(blk.end === 'slow' ? `pc = ${k32(blk.endPc)}; why = ${EXIT_SLOW}; break out;` : goto(blk.endPc, c));
     }
-    out.push('}');
+    bodies.push(body.join('\n'));
   }
   // Dynamic entry (function entry and in-region jalr targets): pc -> block.
-  out.push(`case ${c.dispatch}: {`);
-  out.push(`switch ((pc - ${k32(base)}) | 0) {`);
-  for (const blk of blocks) out.push(`case ${(blk.pc - base) | 0}: b = ${blk.id}; continue out;`);
-  out.push('default: {}');
-  out.push('}');
-  out.push(`why = (((pc - ${k32(base)}) >>> 0) < ${size}) ? ${EXIT_MISS} : ${EXIT_JUMP}; break out;`);
-  out.push('}');
-  out.push('default: break out;');
-  out.push('}');
+  const entries = blocks.map((blk) => [(blk.pc - base) | 0, `b = ${blk.id}; continue out;`] as [number, string])
+    .sort((x, y) => x[0] - y[0]);
+  bodies.push(
+    `o = (pc - ${k32(base)}) | 0;\n${dispatchOn('o', entries, mem.asm)}\n` +
+    `why = (((pc - ${k32(base)}) >>> 0) < ${size}) ? ${EXIT_MISS} : ${EXIT_JUMP}; break out;`,
+  );
+  out.push(dispatchOn('b', bodies.map((body, id) => [id, body]), mem.asm));
+  out.push('break out;');
   out.push('}');
   out.push(`done(why | 0, pc | 0, ${regs.map((r) => `${r} | 0`).join(', ')});`);
   out.push('return n | 0;');
   out.push('}');
   out.push('return region;');
   return out.join('\n');
+}
+
+/**
+ * Branch to the arm whose key equals `v` (keys ascending); falls through when
+ * none does. Plain JavaScript gets a switch (V8 makes dense ones a jump table);
+ * asm.js gets a binary tree of compares, because V8 translates an asm.js
+ * switch into a linear chain of compares.
+ */
+function dispatchOn(v: string, arms: [number, string][], asm: boolean): string {
+  if (!asm) {
+    return `switch (${v} | 0) {\n${arms.map(([k, body]) => `case ${k}: {\n${body}\n}`).join('\n')}\ndefault: {}\n}`;
+  }
+  if (arms.length === 0) return '';
+  if (arms.length <= 3) {
+    return arms.map(([k, body]) => `if ((${v} | 0) == ${k}) {\n${body}\n}`).join('\n');
+  }
+  const mid = arms.length >>> 1;
+  const pivot = arms[mid]![0];
+  return `if ((${v} | 0) < ${pivot}) {\n${dispatchOn(v, arms.slice(0, mid), asm)}\n} else {\n${dispatchOn(v, arms.slice(mid), asm)}\n}`;
 }
 
 interface Ctx {
