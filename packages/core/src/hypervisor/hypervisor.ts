@@ -297,6 +297,7 @@ export class Hypervisor {
       isa: config.isa,
       ramSize: memory.region.size,
       ram: memory.region.bytes,
+      ramZeroed: true, // the pool zeroes every region it hands out
       image: config.image,
       entry: config.entry,
       loadAddress: config.loadAddress,
@@ -828,7 +829,8 @@ export class Hypervisor {
         throw new SnapshotError('SNAPSHOT_WINDOW_MISSING', `snapshot of ${s.name} is granted shared window ${g.window}, which does not exist here`);
       }
     }
-    const p = this.createPartition({ ...s.config, name }, { grants });
+    // The decoded document's byte strings are views into it: copy what the partition keeps.
+    const p = this.createPartition({ ...s.config, name, image: s.config.image.slice(), stdin: s.config.stdin?.slice() }, { grants });
     const added: string[] = [];
     try {
       for (const c of channels) {
@@ -871,7 +873,7 @@ export class Hypervisor {
     }
     for (const s of g.partitions) {
       const grants = s.grants.map((gr) => ({ window: gr.window, partition: s.name, access: gr.writable ? ('rw' as const) : ('ro' as const), address: gr.address }));
-      const p = hv.createPartition({ ...s.config, name: s.name }, { grants });
+      const p = hv.createPartition({ ...s.config, name: s.name, image: s.config.image.slice(), stdin: s.config.stdin?.slice() }, { grants });
       applyPartition(hv, p, s, false);
       if (s.state !== 'created') p.lifecycle.transition(options.resume === true && s.state === 'running' ? 'running' : 'paused', 'restored');
     }

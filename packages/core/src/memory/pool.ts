@@ -83,6 +83,8 @@ export class MemoryPool {
   private live = new Set<Region>();
   /** Bumped by every allocate/free so a plan can tell it is stale. */
   private gen = 0;
+  /** End of the highest byte ever handed out; everything above is still zero. */
+  private touched = 0;
 
   /**
    * Allocate the pool's `size` bytes at once.
@@ -200,8 +202,10 @@ export class MemoryPool {
 
   private adopt(owner: string, offset: number, size: number, span: number): Region {
     const bytes = new Uint8Array(this.buffer, offset, size);
-    // A region is never handed out with a previous owner's bytes in it.
-    bytes.fill(0);
+    // A region is never handed out with a previous owner's bytes in it. Memory
+    // above the high-water mark was never handed out: a new ArrayBuffer is zero.
+    if (offset < this.touched) bytes.fill(0, 0, Math.min(size, this.touched - offset));
+    this.touched = Math.max(this.touched, offset + size);
     const region: Region = Object.freeze({ owner, offset, size, span, bytes });
     this.live.add(region);
     this.gen++;

@@ -17,7 +17,9 @@ export const SNAPSHOT_FORMAT = 'rvisor.snapshot';
 /** Envelope version this build writes and the only one it reads; others are rejected with `SNAPSHOT_VERSION`. */
 export const SNAPSHOT_VERSION = 1;
 
-const cbor = /* @__PURE__ */ new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, copyBuffers: true });
+// Decoded byte strings are views into the document, not copies (snapshots are
+// mostly RAM): callers copy what they keep beyond the document's lifetime.
+const cbor = /* @__PURE__ */ new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, copyBuffers: false });
 
 /** Encode `body` (plain data: numbers, strings, arrays, objects, Uint8Array) into a snapshot document. */
 export async function encodeDocument(body: unknown): Promise<Uint8Array> {
@@ -26,7 +28,10 @@ export async function encodeDocument(body: unknown): Promise<Uint8Array> {
   return toU8(cbor.encode({ format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, body: bytes, sha256 }));
 }
 
-/** Verify and decode a snapshot document; every failure is a SnapshotError with its own code. */
+/**
+ * Verify and decode a snapshot document; every failure is a SnapshotError
+ * with its own code. Byte strings in the result are views into `doc`.
+ */
 export async function decodeDocument(doc: Uint8Array): Promise<unknown> {
   if (!(doc instanceof Uint8Array) || doc.length === 0) {
     throw new SnapshotError('SNAPSHOT_EMPTY', 'snapshot is empty');
@@ -42,11 +47,22 @@ export async function decodeDocument(doc: Uint8Array): Promise<unknown> {
   if (!(body instanceof Uint8Array) || !(sha256 instanceof Uint8Array) || sha256.length !== 32) {
     throw new SnapshotError('SNAPSHOT_FIELD', 'snapshot envelope lacks body or sha256');
   }
-  const actual = await digest(body);
+  // WebCrypto hashes off the main thread: decode meanwhile, but hand nothing
+  // out before the digest matches.
+  const pending = digest(body);
+  let decoded: unknown;
+  let failure: unknown;
+  try {
+    decoded = decodeCbor(body, 'snapshot body');
+  } catch (e) {
+    failure = e;
+  }
+  const actual = await pending;
   for (let i = 0; i < 32; i++) {
     if (actual[i] !== sha256[i]) throw new SnapshotError('SNAPSHOT_CHECKSUM', 'snapshot checksum mismatch: the document is corrupt');
   }
-  return decodeCbor(body, 'snapshot body');
+  if (failure !== undefined) throw failure;
+  return decoded;
 }
 
 function decodeCbor(bytes: Uint8Array, what: string): unknown {

@@ -59,6 +59,11 @@ export interface VmOptions {
   ramSize?: number;
   /** A view to use as RAM (the hypervisor's pool); zeroed before loading. Else allocated. */
   ram?: Uint8Array;
+  /**
+   * @internal The caller guarantees `ram` is all zero (fresh from the pool),
+   * which saves the first boot a pass over it.
+   */
+  ramZeroed?: boolean;
   /** ELF32 RISC-V executable, or a flat binary with `entry`. */
   image: Uint8Array;
   /** Flat binaries: entry address (required) and load address (default: entry). Ignored for an ELF image. */
@@ -276,14 +281,14 @@ export class VirtualMachine {
       }
     }
     this.chainFlaggedStores();
-    this.boot();
+    this.boot(options.ram === undefined || options.ramZeroed === true);
   }
 
   /** Zero RAM, load the image, reset the hart and devices, and set up the profile's entry state. */
-  private boot(): void {
+  private boot(zeroed = false): void {
     const bus = this.bus;
     const image = this.image;
-    bus.ram.fill(0);
+    if (!zeroed) bus.ram.fill(0);
     loadImage(bus, image, this.placement());
     const hart = this.hart;
     if (this.profile === 'app') {

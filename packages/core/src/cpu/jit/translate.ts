@@ -278,7 +278,10 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
   out.push(`function region(lim, pc, ${regs.join(', ')}) {`);
   out.push('lim = lim | 0; pc = pc | 0;');
   out.push(regs.map((r) => `${r} = ${r} | 0;`).join(' '));
-  out.push(`var n = 0, b = 0, why = 0, o = 0;`);
+  // d: instructions of the current block retired before a mid-block exit. Set as a
+  // constant and added once after the loop, so exit paths that have not run yet need
+  // no type feedback (V8 would deoptimize on their first use).
+  out.push(`var n = 0, b = 0, why = 0, o = 0, d = 0;`);
   out.push(`b = ${c.dispatch};`);
   out.push('out: while (1) {');
   const bodies: string[] = [];
@@ -296,7 +299,7 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
         if (i.op === OP.JALR && !mem.allowC) {
           // Without C a target with bit 1 set traps at the jalr: the interpreter raises it.
           body.push(`if ((${addImm(reg(i.rs1), i.imm)}) & 2) ` +
-            `{ n = (n + ${j}) | 0; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`);
+            `{ d = ${j}; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`);
         }
         body.push(`n = (n + ${k}) | 0;`);
         body.push(cti(i, c));
@@ -320,6 +323,7 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
   out.push(dispatchOn('b', bodies.map((body, id) => [id, body]), mem.asm));
   out.push('break out;');
   out.push('}');
+  out.push('n = (n + d) | 0;');
   out.push(`done(why | 0, pc | 0, ${regs.map((r) => `${r} | 0`).join(', ')});`);
   out.push('return n | 0;');
   out.push('}');
@@ -434,7 +438,7 @@ function plain(i: Insn, j: number, c: Ctx): string {
   const d = i.rd;
   const set = (expr: string): string => (d === 0 ? '' : `r${d} = ${expr};`);
   // Leave before the instruction: the interpreter executes it (and raises any trap).
-  const slow = `{ n = (n + ${j}) | 0; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`;
+  const slow = `{ d = ${j}; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`;
   // o = RAM offset of the access (wraps like the hardware address).
   const off = `o = (${addImm(a, imm)}) - ${k32(c.rb)} | 0;`;
   const at = c.heapOff === 0 ? 'o' : `(o + ${c.heapOff})`;
