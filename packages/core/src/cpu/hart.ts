@@ -21,6 +21,10 @@
  * by that; anything else that can change interrupt state (CSR writes, mret,
  * device hooks through `setPending`/`timerChanged`/`requestStop`) ends the
  * current chunk so the next boundary re-evaluates.
+ *
+ * A compiling tier (cpu/jit, opt-in through `setTier`) gets each chunk first
+ * and hands back to this loop wherever it cannot go on; it sees the same
+ * limit, so budgets and the timer horizon bind it too.
  */
 
 import type { Bus } from '../memory/bus.ts';

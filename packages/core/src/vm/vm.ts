@@ -25,7 +25,7 @@
 import { Hart } from '../cpu/hart.ts';
 import type { Isa } from '../cpu/hart.ts';
 import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from '../cpu/stop.ts';
-import { MIP_MTIP, PRIV_M, PRIV_U } from '../cpu/trap.ts';
+import { CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, MIP_MTIP, PRIV_M, PRIV_U } from '../cpu/trap.ts';
 import { Clint } from '../devices/clint.ts';
 import { Finisher } from '../devices/finisher.ts';
 import { Htif } from '../devices/htif.ts';
@@ -36,6 +36,7 @@ import type { ElfImage, LoadOptions } from '../loader/elf.ts';
 import { Bus, PAGE_SIZE, PAGE_WATCH } from '../memory/bus.ts';
 import { AppRuntime } from './app.ts';
 import { ENOSYS } from './errno.ts';
+import { emulateMisaligned } from './misaligned.ts';
 import { describeFault } from './fault.ts';
 import type { GuestFault } from './fault.ts';
 import { buildInitialStack } from './stack.ts';
@@ -400,7 +401,23 @@ export class VirtualMachine {
           continue;
         }
         if (stop === STOP_FAULT) {
-          this.fault = describeFault(hart.faultPc, hart.faultCause, hart.faultTval);
+          let cause = hart.faultCause;
+          let tval = hart.faultTval;
+          if (this.profile === 'app' && (cause === CAUSE_MISALIGNED_LOAD || cause === CAUSE_MISALIGNED_STORE)) {
+            // Linux completes misaligned user loads/stores in its trap handler; so does this profile.
+            hart.pc = hart.faultPc;
+            const r = emulateMisaligned(hart, this.bus);
+            if (r === true) {
+              used += 1;
+              done += 1;
+              continue;
+            }
+            if (r !== false) {
+              cause = r.cause;
+              tval = r.tval;
+            }
+          }
+          this.fault = describeFault(hart.faultPc, cause, tval);
           reason = 'fault';
           break;
         }

@@ -5,12 +5,13 @@
  * translator.
  *
  * Design, chosen by measurement (docs/ARCHITECTURE.md, "Performance tiers"):
- * one `new Function` per 4 KiB code page holding all of that page's hot blocks
- * in a `for (;;) switch (block)` loop with guest registers in JS locals, so
- * loops run inside one JS function. The interpreter runs first; a page is
+ * one `new Function` per 512-byte code region holding the region's blocks that
+ * have run (plus already-run code its branches reach nearby) in a
+ * `for (;;) switch (block)` loop with guest registers in JS locals, so loops
+ * run inside one JS function. The interpreter runs first; a region is
  * translated after the hart has started `threshold` interpreter chunks in it
  * (sampling, no per-instruction counters). The cache is per hart (so per
- * partition), holds at most `maxRegions` pages and is cleared when full.
+ * partition), holds at most `maxRegions` regions and is cleared when full.
  */
 
 import type { CompiledTier, Hart } from '../hart.ts';

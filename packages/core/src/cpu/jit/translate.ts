@@ -1,30 +1,32 @@
 /**
- * Translation of one guest code region (a 4 KiB RAM page) into the source of
- * a JavaScript function. Pure: RAM bytes in, source text out; `region.ts`
- * turns it into a function.
+ * Translation of one guest code region (512 bytes of RAM) into the source of a
+ * function. Pure: RAM bytes in, source text out; compiler.ts turns it into a
+ * function with `new Function`. The same text is valid asm.js ("use asm" is
+ * prepended on request) and plain JavaScript.
  *
- * Shape of the generated function (see shared/PERF-NOTES.md for why):
+ * Shape of the generated code (see shared/PERF-NOTES.md for why):
  *
- *   function (lim, pc) {          // lim: instructions allowed, pc: entry
- *     let r1 = x[1] | 0, ...;     // guest registers used by the region, in locals
- *     let n = 0, b = DISPATCH;
- *     out: for (;;) switch (b) {
+ *   var ram = new stdlib.Uint8Array(heap); ...          // views of the whole RAM buffer
+ *   function region(lim, pc, r1, ..., r31) {            // lim: instructions allowed, pc: entry
+ *     var n = 0, b = 0, why = 0, o = 0, d = 0;
+ *     b = DISPATCH;
+ *     out: while (1) switch (b | 0) {
+ *       case 3: if ((n | 0) > ((lim - 5) | 0)) { pc = <start>; why = BUDGET; break out; }
+ *               ...5 instructions...; n = (n + 5) | 0;
+ *               if ((r10 | 0) != (r11 | 0)) { b = 3; continue out; } b = 4; continue out;
  *       case DISPATCH: switch ((pc - BASE) | 0) { case 0x40: b = 3; continue out; ... }
- *       case 3: if (n > lim - 5) { exit BUDGET at the block start } ...5 instructions...; n += 5;
- *               if (r10 !== r11) { b = 3; continue out; } b = 4; continue out;
- *       ...
  *     }
- *     x[10] = r10; ...; st[0] = reason; st[1] = pc; return n;
+ *     n = (n + d) | 0; done(why, pc, r1, ..., r31); return n | 0;
  *   }
  *
- * Loops inside the region never leave the function, so V8 keeps the guest
- * registers in machine registers. Exactness rules:
+ * Loops inside the function never leave it, so V8 keeps the guest registers
+ * in machine registers. Exactness rules:
  * - a block runs only if all of it fits in `lim` (else exit BUDGET at its start);
  * - anything the fast path cannot do (a load or store outside plain RAM, a
  *   store into a page with flags set, a misaligned access, a system, CSR,
  *   atomic or illegal instruction, a misaligned jump target) exits with
  *   SLOW and pc at that instruction, before any of its effects, and the
- *   interpreter executes it — so traps and device side effects come from one
+ *   interpreter executes it, so traps and device side effects come from one
  *   implementation and are identical by construction.
  */
 
