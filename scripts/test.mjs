@@ -20,6 +20,8 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
 // serves `node:` imports (child_process for the qemu/gcc oracles) itself.
 const deno = existsSync(join(root, 'node_modules/deno/deno')) ? join(root, 'node_modules/deno/deno') : join(root, 'node_modules/.bin/deno');
 runs.push({ label: 'deno:core', cwd: join(root, 'packages/core'), cmd: deno, args: ['run', '-A', join(root, 'node_modules/uvu/bin.js'), 'test', '\\.test\\.ts$'], env: { NO_COLOR: '1' } });
+// Every public export of @rvisor/core documented (typedoc validation; CI fails on an undocumented one).
+runs.push({ label: 'docs', cwd: join(root, 'packages/core'), cmd: process.execPath, args: [join(root, 'node_modules/uvu/bin.js'), 'test', 'api-docs\\.check\\.ts$'], env: { NODE_OPTIONS: '--import=tsx', NO_COLOR: '1' } });
 // Packaging: size budgets of tree-shaken entry points, then the packed tarballs installed
 // and used from outside; both print uvu-style Total/Passed lines.
 runs.push({ label: 'size:core', cwd: root, cmd: process.execPath, args: [join(root, 'scripts/size.mjs')], env: {} });

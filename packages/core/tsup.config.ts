@@ -7,6 +7,7 @@ export default defineConfig({
     index: 'src/index.ts',
     errors: 'src/errors.ts',
     'cpu/index': 'src/cpu/index.ts',
+    'cpu/jit/index': 'src/cpu/jit/index.ts',
     'memory/index': 'src/memory/index.ts',
     'devices/index': 'src/devices/index.ts',
     'loader/index': 'src/loader/index.ts',

@@ -38,6 +38,7 @@ export interface RemoteOptions {
 }
 
 /** The Promise a remote call resolves to: the worker method's (awaited) return value. */
+/** What a RemoteHypervisor method resolves to: the worker-side method's result, as plain data. */
 type Result<K extends WorkerMethod> = Promise<Awaited<ReturnType<WorkerApi[K]>>>;
 
 interface Pending {

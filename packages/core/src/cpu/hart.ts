@@ -47,8 +47,10 @@ import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop
 export { PRIV_M, PRIV_U } from './trap.ts';
 export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
 
+/** The instruction set a hart implements: `rv32imac`, or `rv32ima` without compressed instructions. */
 export type Isa = 'rv32imac' | 'rv32ima';
 
+/** Options for the {@link Hart} constructor. */
 export interface HartOptions {
   /** Default 'rv32imac'. 'rv32ima' has no C: 16-bit encodings are illegal, jumps need 4-byte targets. */
   isa?: Isa;
@@ -118,6 +120,10 @@ const BLOCK_SLOTS = BLOCK_BYTES + 4;
 /** Stand-in block after a jump leaves the current one: every slot says "look up pc's block". */
 const SWITCH_BLOCK: Int32Array = /* @__PURE__ */ new Int32Array(BLOCK_SLOTS).fill(OP_BLOCK_END);
 
+/**
+ * One RV32IMAC (or RV32IMA) hart with M and U modes: rvisor's fast interpreter,
+ * running guest code from a {@link Bus} until a stop condition.
+ */
 export class Hart {
   readonly bus: Bus;
   readonly isa: Isa;

@@ -63,6 +63,13 @@ export interface HypervisorOptions {
   jitterLimit?: number;
   /** Keep an in-memory checkpoint of every running partition each N major frames (0 = never, default). */
   checkpointEvery?: number;
+  /**
+   * Compile hot guest code of partitions (cpu/jit). Off by default here: fresh
+   * translations run slowly until V8 optimises them, which makes the wall time
+   * of a window uneven for the first ~0.1-1 s of a partition, and real-time
+   * slices are sized in instructions. Results are identical either way.
+   */
+  compile?: boolean;
 }
 
 /** Options for {@link Hypervisor.restore}. */
@@ -213,6 +220,7 @@ export class Hypervisor {
   private readonly consoleLimit: number;
   private readonly jitterLimit: number;
   private readonly checkpointEvery: number;
+  private readonly compile: boolean;
   /** Timeline position (time-base units) of the next window's start. */
   private time = 0;
   private framesDone = 0;
@@ -240,6 +248,7 @@ export class Hypervisor {
     this.consoleLimit = positive(options.consoleLimit ?? 64 * 1024, 'consoleLimit');
     this.jitterLimit = positive(options.jitterLimit ?? 2000, 'jitterLimit');
     this.checkpointEvery = options.checkpointEvery ?? 0;
+    this.compile = options.compile ?? false;
     if (!Number.isInteger(this.checkpointEvery) || this.checkpointEvery < 0) {
       throw new ConfigError('HYPERVISOR_CHECKPOINT', `checkpointEvery ${options.checkpointEvery} is not a non-negative integer`);
     }
@@ -305,6 +314,7 @@ export class Hypervisor {
       env: config.env,
       stackSize: config.stackSize,
       stdin: config.stdin,
+      compile: config.compile ?? this.compile,
     });
     const grants = this.partitioner.grantsOf(config.name);
     for (const g of grants) vm.bus.mapMemory(g.window, g.address, g.bytes, g.writable);

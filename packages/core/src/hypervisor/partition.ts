@@ -39,6 +39,8 @@ export interface PartitionConfig {
   stdin?: Uint8Array;
   /** Overrides of the hypervisor's health policy for this partition. */
   health?: HealthPolicy;
+  /** Compile hot guest code (cpu/jit); default: the hypervisor's `compile` option. */
+  compile?: boolean;
 }
 
 /** Counters of one partition, kept by the hypervisor; see {@link Partition.stats}. */

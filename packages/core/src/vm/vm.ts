@@ -23,6 +23,7 @@
  */
 
 import { Hart } from '../cpu/hart.ts';
+import { attachCompiler } from '../cpu/jit/index.ts';
 import type { Isa } from '../cpu/hart.ts';
 import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from '../cpu/stop.ts';
 import { CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, MIP_MTIP, PRIV_M, PRIV_U } from '../cpu/trap.ts';
@@ -81,6 +82,12 @@ export interface VmOptions {
   stackSize?: number;
   /** App profile: bytes served to read(0, ...); EOF after. */
   stdin?: Uint8Array;
+  /**
+   * Translate hot guest code to JavaScript (cpu/jit) where the runtime allows
+   * `new Function`; otherwise, or with `false`, the interpreter runs
+   * everything. Results are identical either way. Default true.
+   */
+  compile?: boolean;
   /** Guest output: app write(1|2, ...), machine UART and HTIF console. */
   onConsole?: (bytes: Uint8Array, stream: 'stdout' | 'stderr') => void;
 }
@@ -260,6 +267,8 @@ export class VirtualMachine {
     const ram = options.ram ?? new Uint8Array(ramSize);
     this.bus = new Bus(ram, ramBase);
     this.hart = new Hart(this.bus, { isa, hartId, hostTraps: profile === 'app' });
+    // null under a strict Content Security Policy: the interpreter then runs everything.
+    if (options.compile ?? true) attachCompiler(this.hart);
 
     if (profile === 'machine') {
       const stop = (): void => this.hart.requestStop();

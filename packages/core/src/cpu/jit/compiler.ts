@@ -16,9 +16,10 @@
 
 import type { CompiledTier, Hart } from '../hart.ts';
 import { PAGE_CODE } from '../../memory/bus.ts';
-import { EXIT_JUMP, EXIT_MISS, EXIT_SLOW, REGION_SHIFT, translate } from './translate.ts';
+import { EXIT_BUDGET, EXIT_JUMP, EXIT_MISS, EXIT_SLOW, REGION_SHIFT, translate } from './translate.ts';
 import type { RamLayout } from './translate.ts';
 
+/** Options for {@link attachCompiler}: when code gets translated and how much is kept. */
 export interface CompilerOptions {
   /** Interpreter chunks started in a page before it is translated (default 8). */
   threshold?: number;
@@ -28,7 +29,7 @@ export interface CompilerOptions {
    * Mark the generated code "use asm" where the RAM buffer is a valid asm.js heap
    * (default false). V8 then compiles it ahead of time to WebAssembly: no
    * speculation, no deoptimization, steady speed from the first call, but about
-   * 0.6x the speed plain JavaScript reaches once V8 has optimized it (measured,
+   * 0.3-0.8x the speed plain JavaScript reaches once V8 has optimized it (measured,
    * docs/ARCHITECTURE.md "Performance tiers").
    */
   asm?: boolean;
@@ -47,6 +48,14 @@ const MAX_ENTRIES = 384;
 const SEEDS = 4;
 /** Single interpreter steps tried to reach a block start before a pc counts as a new entry. */
 const MAX_STEPPING = 64;
+/**
+ * Most instructions one call of translated code may run. Short calls let V8
+ * run its regular optimized code from the function entry; one long call lives
+ * in an on-stack-replaced frame, and after a deoptimization it stays in the
+ * bytecode interpreter until the next OSR compile (measured: a coremark VM
+ * run in 1M-instruction slices reached 18-420 MIPS, in 1k slices 1,100).
+ */
+const CALL_SLICE = 4096;
 /** Interpreter chunk when no translated code is near. */
 const CHUNK = 64;
 /** Upper bound of the per-page threshold after repeated invalidation (back-off for self-modifying code). */
@@ -200,7 +209,8 @@ export class Compiler implements CompiledTier {
         break;
       }
       const x = h.x;
-      const k = f(limit - n, pc, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!, x[6]!, x[7]!, x[8]!, x[9]!, x[10]!, x[11]!,
+      const left = limit - n;
+      const k = f(left < CALL_SLICE ? left : CALL_SLICE, pc, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!, x[6]!, x[7]!, x[8]!, x[9]!, x[10]!, x[11]!,
         x[12]!, x[13]!, x[14]!, x[15]!, x[16]!, x[17]!, x[18]!, x[19]!, x[20]!, x[21]!, x[22]!, x[23]!, x[24]!,
         x[25]!, x[26]!, x[27]!, x[28]!, x[29]!, x[30]!, x[31]!);
       n += k;
@@ -213,6 +223,9 @@ export class Compiler implements CompiledTier {
         if (n < limit) continue;
         break;
       }
+      // Stopped by the slice, not by the budget: go on (a call that made no progress
+      // means the next block does not fit the budget: the interpreter finishes it).
+      if (why === EXIT_BUDGET && k !== 0 && left > CALL_SLICE && n < limit) continue;
       if (why === EXIT_MISS) {
         if (jumped || k !== 0) {
           this.heatUp(r, pc, true);
