@@ -1,4 +1,5 @@
-// Hypervisor costs, each measured against an anchor from the same run:
+// Hypervisor costs, each measured against an anchor from the same run (CPU time where a
+// loop is timed):
 //   world switch  - four partitions running the same compute guest, switched every
 //                   1M instructions (the anchor) vs. every 1k instructions
 //   density       - 1,000 partitions of 64 KiB created and scheduled in one process:
@@ -41,10 +42,13 @@ function switchRate(core, guestImage, window, count, totalInstructions) {
   hv.setSchedules([{ name: 'm', majorFrame: window * count, windows }]);
   for (const p of hv.partitions()) hv.start(p.name);
   const frames = Math.ceil(totalInstructions / (window * count));
-  hv.runFrames(Math.min(frames, 50)); // warm up
-  const t0 = performance.now();
+  // The same warm-up in instructions for both window sizes (V8 and the decode caches).
+  hv.runFrames(Math.ceil(10_000_000 / (window * count)));
+  // CPU time of this process: a loaded shared machine moves wall time far more.
+  const c0 = process.cpuUsage();
   hv.runFrames(frames);
-  const dt = performance.now() - t0;
+  const cu = process.cpuUsage(c0);
+  const dt = (cu.user + cu.system) / 1000;
   let n = 0;
   for (const p of hv.partitions()) n += p.stats.instructions;
   return n / dt; // instructions per ms, all partitions together

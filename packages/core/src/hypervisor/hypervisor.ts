@@ -260,7 +260,6 @@ export class Hypervisor {
     const clock = { now: () => this.now() };
     this.channels = new ChannelRegistry({ clock });
     this.health = new HealthMonitor({ clock, policy: options.health });
-    this.health.events.on('decision', (d) => this.events.emit('health', d));
   }
 
   /**
@@ -674,25 +673,26 @@ export class Hypervisor {
         preempted = true;
         break;
       }
-      const r = vm.run(left);
-      p.stats.instructions += r.instructions;
-      busy += r.instructions;
-      if (r.reason === 'budget') continue;
-      if (r.reason === 'reset') {
+      const reason = vm.step(left);
+      const n = vm.stepped;
+      p.stats.instructions += n;
+      busy += n;
+      if (reason === 'budget') continue;
+      if (reason === 'reset') {
         // The guest rebooted itself; its clock must not run backwards.
-        hart.cycle = Math.max(hart.cycle, before + r.instructions);
+        hart.cycle = Math.max(hart.cycle, before + n);
         hart.timerChanged();
         continue;
       }
-      if (r.reason === 'idle' || r.reason === 'sleep') {
+      if (reason === 'idle' || reason === 'sleep') {
         // Wake inside this window: skip the idle time and go on running.
         const wake = vm.wakeAt;
         if (wake !== undefined && (wake - hart.timeOffset) * 10 < end && vm.idle()) continue;
         break;
       }
-      if (r.reason === 'exit') {
+      if (reason === 'exit') {
         if (p.state === 'running') p.lifecycle.transition('stopped', 'exited', `exit code ${vm.exitCode}`);
-      } else if (r.reason === 'fault') {
+      } else if (reason === 'fault') {
         this.onFault(p);
       }
       break;
@@ -747,6 +747,8 @@ export class Hypervisor {
 
   private onOverrun(p: Partition): void {
     p.stats.overruns++;
+    // Compute guests overrun every window: count it without a decision when nobody cares.
+    if (this.events.listenerCount('health') === 0 && this.health.tally('budget-overrun', p.name)) return;
     this.onHealth(p, 'budget-overrun', 'the window ended while the guest still wanted the CPU');
   }
 
@@ -758,7 +760,9 @@ export class Hypervisor {
   }
 
   private onHealth(p: Partition, event: HealthEvent, detail: string): void {
-    const action = this.health.report(event, p.name, detail);
+    const decision = this.health.decide(event, p.name, detail);
+    this.events.emit('health', decision);
+    const action = decision.action;
     if (action === 'ignore' || action === 'log') return;
     if (action === 'stop') {
       if (p.state !== 'stopped' && p.lifecycle.can('stopped')) p.lifecycle.transition('stopped', 'health-stop', detail);

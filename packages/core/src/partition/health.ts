@@ -114,6 +114,8 @@ interface Resolved {
 
 interface PartitionRecord {
   policy: HealthPolicy | undefined;
+  /** `policy` merged over the defaults, resolved once when it is set. */
+  resolved: Resolved | undefined;
   /** Times of restarts still inside the limit window, oldest first. */
   restarts: number[];
   counts: Record<HealthEvent, number>;
@@ -142,14 +144,28 @@ export class HealthMonitor {
 
   /** Override the defaults for one partition (undefined = back to defaults). */
   setPolicy(partition: string, policy: HealthPolicy | undefined): void {
-    if (policy !== undefined) resolve(this.base, policy, `partition ${partition}`);
-    this.record(partition).policy = policy;
+    const resolved = policy === undefined ? undefined : resolve(this.base, policy, `partition ${partition}`);
+    const rec = this.record(partition);
+    rec.policy = policy;
+    rec.resolved = resolved;
   }
 
   /** The effective table and restart limit for `partition` (its override merged over the defaults). */
   policyOf(partition: string): { table: HealthTable; restartLimit: RestartLimit } {
-    const p = this.parts.get(partition)?.policy;
-    return p === undefined ? this.base : resolve(this.base, p, `partition ${partition}`);
+    return this.parts.get(partition)?.resolved ?? this.base;
+  }
+
+  /**
+   * Count `event` for `partition` without a decision or an event, when its
+   * configured action is `ignore` or `log` and nobody listens: the cheap path
+   * for events that happen every window (budget overruns of compute guests).
+   * Returns false (and counts nothing) when a full {@link decide} is needed.
+   */
+  tally(event: HealthEvent, partition: string): boolean {
+    const action = this.policyOf(partition).table[event];
+    if ((action !== 'ignore' && action !== 'log') || this.events.listenerCount('decision') > 0) return false;
+    this.record(partition).counts[event]++;
+    return true;
   }
 
   /** Record `event` for `partition` and return what to do about it. */
@@ -201,7 +217,7 @@ export class HealthMonitor {
   private record(partition: string): PartitionRecord {
     let rec = this.parts.get(partition);
     if (rec === undefined) {
-      rec = { policy: undefined, restarts: [], counts: zeroCounts() };
+      rec = { policy: undefined, resolved: undefined, restarts: [], counts: zeroCounts() };
       this.parts.set(partition, rec);
     }
     return rec;
