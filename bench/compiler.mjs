@@ -69,6 +69,7 @@ function runGuest(core, image, argv, tier) {
   const vm = new core.VirtualMachine({
     image,
     argv,
+    compile: false, // the tier under test is attached explicitly below
     onConsole: (bytes, stream) => {
       if (stream === 'stdout') chunks.push(Uint8Array.from(bytes));
     },

@@ -29,7 +29,7 @@ export const columns = [
  * `warmup`: instructions of the same guest run untimed first, so V8 has optimised the engine.
  * `vmOptions` lets a later tier (e.g. a compiling engine) reuse this section unchanged.
  */
-export async function run({ runs, warmup, only, log, vmOptions = {} }) {
+export async function run({ runs, warmup, only, log, vmOptions = { compile: false } }) {
   const core = await loadCore();
   const dir = join(root, 'bench/guests');
   const elves = readdirSync(dir).filter((f) => f.endsWith('.elf')).sort();
