@@ -9,7 +9,7 @@
 set -euo pipefail
 
 PNPM_VERSION=12.4.2
-APT_PACKAGES=(gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-user qemu-system-misc mosquitto chromium)
+APT_PACKAGES=(gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-user qemu-system-misc mosquitto chromium openssl make)
 
 say() { printf 'setup: %s\n' "$*"; }
 run() { say "\$ $*"; "$@"; }
@@ -36,12 +36,12 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 if [ "$with_test" -eq 1 ]; then
   missing=()
-  for bin in riscv64-unknown-elf-gcc qemu-riscv32 qemu-system-riscv32 mosquitto chromium; do
+  for bin in riscv64-unknown-elf-gcc qemu-riscv32 qemu-system-riscv32 mosquitto chromium openssl make; do
     have "$bin" || missing+=("$bin")
   done
   [ -e /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] || missing+=(picolibc)
   if [ "${#missing[@]}" -eq 0 ]; then
-    say "test tools present (RISC-V gcc + picolibc, qemu-riscv32, qemu-system-riscv32, mosquitto, chromium): skipping apt"
+    say "test tools present (RISC-V gcc + picolibc, qemu-riscv32, qemu-system-riscv32, mosquitto, chromium, openssl, make): skipping apt"
   else
     say "missing: ${missing[*]}: installing Debian packages"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update
