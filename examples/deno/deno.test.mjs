@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expectedAverages } from '../gateway/expected.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const core = join(root, 'packages/core');
@@ -65,25 +66,6 @@ test('bundle.ts runs the hello guest from the single-file bundle like qemu-riscv
   assert.is(r.code, oracle.code);
   assert.is(r.out, oracle.out);
 });
-
-/** The sensor -> filter pipeline's averages, computed here independently of the guests. */
-function expectedAverages() {
-  let lcg = 12345;
-  let temp = 21500;
-  const win = [0, 0, 0, 0];
-  const lines = [];
-  for (let i = 0; i < 40; i++) {
-    lcg = (Math.imul(lcg, 1664525) + 1013904223) >>> 0;
-    temp += ((lcg >>> 16) % 401) - 200;
-    win[i % 4] = temp;
-    const k = Math.min(i + 1, 4);
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += win[j];
-    const avg = Math.trunc(sum / k);
-    lines.push(`#${String(i).padStart(2, '0')}  avg ${Math.trunc(avg / 1000)}.${String(avg % 1000).padStart(3, '0')} C`);
-  }
-  return lines;
-}
 
 test('gateway.ts runs sensor -> filter -> logger partitions to completion on Deno', () => {
   const r = sh(deno, ['run', '--allow-read', '--allow-env=CBOR_NATIVE_ACCELERATION_DISABLED', 'examples/deno/gateway.ts', '60']);

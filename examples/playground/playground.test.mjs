@@ -14,6 +14,7 @@ import { rollup } from 'rollup';
 import { build } from 'vite';
 import bundleConfigs from '../../rollup.config.mjs';
 import { chromium } from 'playwright-core';
+import { expectedAverages } from '../gateway/expected.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const examples = join(here, '..');
@@ -103,25 +104,6 @@ test('the machine-profile hello guest prints what qemu-system-riscv32 virt print
   const expected = qemu('qemu-system-riscv32', ['-machine', 'virt', '-bios', 'none', '-kernel', elf, '-display', 'none', '-serial', 'stdio', '-monitor', 'none']);
   assert.is(r.console.replace(/\r\n/g, '\n'), expected);
 });
-
-/** The sensor -> filter pipeline's averages, computed independently of the guests (as in hypervisor.test.ts). */
-function expectedAverages() {
-  let lcg = 12345;
-  let temp = 21500;
-  const win = [0, 0, 0, 0];
-  const lines = [];
-  for (let i = 0; i < 40; i++) {
-    lcg = (Math.imul(lcg, 1664525) + 1013904223) >>> 0;
-    temp += ((lcg >>> 16) % 401) - 200;
-    win[i % 4] = temp;
-    const k = Math.min(i + 1, 4);
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += win[j];
-    const avg = Math.trunc(sum / k);
-    lines.push(`#${String(i).padStart(2, '0')}  avg ${Math.trunc(avg / 1000)}.${String(avg % 1000).padStart(3, '0')} C`);
-  }
-  return lines;
-}
 
 test('the gateway view runs three partitions on the schedule and draws the timeline', async () => {
   const page = await ctx.browser.newPage({ viewport: { width: 1100, height: 1400 } });

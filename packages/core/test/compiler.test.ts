@@ -18,6 +18,7 @@ import { Clint } from '../src/devices/clint.ts';
 import { VirtualMachine } from '../src/vm/vm.ts';
 import * as A from './_asm.ts';
 import { REPO_ROOT } from './_oracle.ts';
+import { XorShift32 } from './_rng.ts';
 
 const SEED = Number(globalThis.process?.env.RVISOR_JIT_SEED ?? 0x1a5e_2026) >>> 0;
 const BASE = 0x8000_0000;
@@ -26,28 +27,7 @@ const SUB = BASE + 0x3000;
 const DATA = BASE + 0x4000;
 const DEVICE = 0x1000_0000;
 
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 1;
-  }
-  u32(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return Math.floor((this.u32() / 2 ** 32) * n);
-  }
-  chance(p: number): boolean {
-    return this.u32() / 2 ** 32 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.below(xs.length)]!;
-  }
+class Rng extends XorShift32 {
   value(): number {
     switch (this.below(6)) {
       case 0: return this.pick([0, 1, -1, -0x8000_0000, 0x7fff_ffff, 0x8000, -0x81]);

@@ -8,34 +8,13 @@ import * as assert from 'uvu/assert';
 import { Bus } from '../src/memory/bus.ts';
 import { Hart, STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_WFI } from '../src/cpu/hart.ts';
 import { expandCompressed, ReferenceHart } from '../src/cpu/reference.ts';
+import { XorShift32 } from './_rng.ts';
 
 const SEED = Number(globalThis.process?.env.RVISOR_DIFF_SEED ?? 0x5eed_2026) >>> 0;
 
 // ---- deterministic randomness ----------------------------------------------
 
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 1;
-  }
-  /** xorshift32: a uniform 32-bit word. */
-  u32(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return Math.floor((this.u32() / 2 ** 32) * n);
-  }
-  chance(p: number): boolean {
-    return this.u32() / 2 ** 32 < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.below(xs.length)]!;
-  }
+class Rng extends XorShift32 {
   /** A register value biased to the edges of the 32-bit ranges. */
   value(): number {
     switch (this.below(10)) {

@@ -8,6 +8,7 @@ import { ConfigError, PartitionError, RvisorError } from '../src/errors.ts';
 import { START_HEALTH_RESTART } from '../src/partition/lifecycle.ts';
 import { buildGuest, REPO_ROOT } from './_oracle.ts';
 import { exampleGateway } from './_gateway.ts';
+import { expectedAverages } from '../../../examples/gateway/expected.mjs';
 
 const dir = join(REPO_ROOT, 'packages/core/test/guests/hypervisor');
 const build = async (name: string, profile: 'app' | 'machine' = 'app'): Promise<Uint8Array> =>
@@ -43,25 +44,6 @@ function twoWindows(hv: Hypervisor, a: string, b: string, each = 100_000): void 
 // ---------------------------------------------------------------------------
 
 const gw = suite('gateway example');
-
-/** The sensor/filter pipeline, computed independently of the guests. */
-function expectedAverages(): string[] {
-  let lcg = 12345;
-  let temp = 21500;
-  const win = [0, 0, 0, 0];
-  const lines: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    lcg = (Math.imul(lcg, 1664525) + 1013904223) >>> 0;
-    temp += ((lcg >>> 16) % 401) - 200;
-    win[i % 4] = temp;
-    const k = Math.min(i + 1, 4);
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += win[j]!;
-    const avg = Math.trunc(sum / k);
-    lines.push(`#${String(i).padStart(2, '0')}  avg ${Math.trunc(avg / 1000)}.${String(avg % 1000).padStart(3, '0')} C`);
-  }
-  return lines;
-}
 
 function runGateway() {
   const hv = exampleGateway();

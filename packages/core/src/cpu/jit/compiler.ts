@@ -85,7 +85,7 @@ function factoryFor(source: string): Factory {
 
 /**
  * Whether this runtime lets us generate code (`new Function`); false under a
- * strict Content Security Policy. Tried once per process.
+ * strict Content Security Policy. Tried once, then remembered.
  */
 export function compilerSupported(): boolean {
   if (supported === undefined) {
