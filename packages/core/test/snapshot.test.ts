@@ -271,3 +271,29 @@ gw('a gateway restored at random frames continues exactly: same consoles, same s
 });
 
 gw.run();
+
+const policy = suite('gateway snapshots and health policies');
+
+policy('a restored gateway keeps each partition health policy', async () => {
+  const hv = new Hypervisor({ poolSize: 8 << 20 });
+  hv.createPartition({
+    name: 'f',
+    image: faulty,
+    ramSize: 256 << 10,
+    argv: ['faulty', 'always'],
+    health: { table: { 'guest-fault': 'restart' }, restartLimit: { max: 1, window: 1e9 } },
+  });
+  hv.setSchedules([{ name: 'main', majorFrame: 100_000, windows: [{ partition: 'f', offset: 0, duration: 100_000 }] }]);
+  hv.start('f');
+  const restored = await Hypervisor.restoreGateway(await hv.snapshotGateway(), { resume: true });
+  let out = '';
+  restored.events.on('console', (e) => (out += dec.decode(e.bytes)));
+  restored.runFrames(4);
+  // Restored (4), faults, restarted once by the kept policy (2), faults, limit reached: stopped.
+  // Under the default policy (stop) only the first line would appear.
+  assert.is(restored.health.policyOf('f').table['guest-fault'], 'restart');
+  assert.is(out, 'start condition 4\nstart condition 2\n');
+  assert.is(restored.partition('f')!.state, 'stopped');
+});
+
+policy.run();

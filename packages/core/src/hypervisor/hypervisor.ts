@@ -887,7 +887,10 @@ export class Hypervisor {
     }
     for (const s of g.partitions) {
       const grants = s.grants.map((gr) => ({ window: gr.window, partition: s.name, access: gr.writable ? ('rw' as const) : ('ro' as const), address: gr.address }));
-      const p = hv.createPartition({ ...s.config, name: s.name, image: s.config.image.slice(), stdin: s.config.stdin?.slice() }, { grants });
+      const p = hv.createPartition(
+        { ...s.config, name: s.name, image: s.config.image.slice(), stdin: s.config.stdin?.slice(), health: s.health },
+        { grants },
+      );
       applyPartition(hv, p, s, false);
       if (s.state !== 'created') p.lifecycle.transition(options.resume === true && s.state === 'running' ? 'running' : 'paused', 'restored');
     }

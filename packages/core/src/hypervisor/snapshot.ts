@@ -18,6 +18,7 @@
 import { SnapshotError } from '../errors.ts';
 import { HOST } from '../partition/channel.ts';
 import type { ChannelConfig } from '../partition/channel.ts';
+import type { HealthPolicy } from '../partition/health.ts';
 import type { PartitionState } from '../partition/lifecycle.ts';
 import type { ScheduleConfig } from '../schedule/frame.ts';
 import type { SchedulePosition } from '../schedule/set.ts';
@@ -59,7 +60,8 @@ export interface GatewaySnapshot {
   schedules: { configs: ScheduleConfig[]; initial: string | null; position: SchedulePosition | null };
   windows: { name: string; size: number; address: number | null; bytes: Uint8Array }[];
   channels: (ChannelConfig & { id: number; queued: Uint8Array[]; sample: unknown })[];
-  partitions: PartitionSnapshot[];
+  /** Each partition's snapshot, with its health policy (part of the gateway's configuration). */
+  partitions: (PartitionSnapshot & { health?: HealthPolicy })[];
 }
 
 /** Capture one partition (plain data; encodeDocument turns it into bytes). */
@@ -183,8 +185,9 @@ export function captureGateway(hv: Hypervisor): GatewaySnapshot {
       : { ...base, kind: 'sampling' as const, refreshPeriod: c.port.refreshPeriod, queued: [], sample: c.port.save() ?? null };
   });
   const partitions = hv.partitions().map((p) => {
-    const s = capturePartition(hv, p);
+    const s: PartitionSnapshot & { health?: HealthPolicy } = capturePartition(hv, p);
     s.queued = {}; // held by the channels above
+    if (p.config.health !== undefined) s.health = p.config.health;
     return s;
   });
   return {
