@@ -43,6 +43,7 @@ import {
   INT_MEI, INT_MSI, INT_MTI, MIP_MEIP, MIP_MSIP, MIP_MTIP, PRIV_M, PRIV_U,
 } from './trap.ts';
 import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
+import { mulh, mulhsu, mulhu } from './_mul.ts';
 
 export { PRIV_M, PRIV_U } from './trap.ts';
 export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
@@ -1003,25 +1004,6 @@ export class Hart {
     x[rd] = old;
     return writes ? 1 : 0;
   }
-}
-
-/** High word of the unsigned 64-bit product, in 16-bit limbs so every partial product is exact. */
-function mulhu(a: number, b: number): number {
-  a >>>= 0;
-  b >>>= 0;
-  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
-  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
-}
-
-/** Signed x signed: correct the unsigned high word by the operands' sign weights. */
-function mulh(a: number, b: number): number {
-  return (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
-}
-
-function mulhsu(a: number, b: number): number {
-  return (mulhu(a, b) - (a < 0 ? b : 0)) | 0;
 }
 
 function amo(op: number, old: number, src: number): number {

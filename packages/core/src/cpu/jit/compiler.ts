@@ -18,6 +18,7 @@ import type { CompiledTier, Hart } from '../hart.ts';
 import { PAGE_CODE } from '../../memory/bus.ts';
 import { EXIT_BUDGET, EXIT_JUMP, EXIT_MISS, EXIT_SLOW, REGION_SHIFT, translate } from './translate.ts';
 import type { RamLayout } from './translate.ts';
+import { mulh, mulhsu, mulhu } from '../_mul.ts';
 
 /** Options for {@link attachCompiler}: when code gets translated and how much is kept. */
 export interface CompilerOptions {
@@ -340,22 +341,4 @@ function asmHeap(buf: ArrayBufferLike): boolean {
   const n = buf.byteLength;
   if (n < 4096) return false;
   return n <= 1 << 24 ? (n & (n - 1)) === 0 : n % (1 << 24) === 0;
-}
-
-/** High word of the unsigned 64-bit product, in 16-bit limbs so every partial product is exact. */
-function mulhu(a: number, b: number): number {
-  a >>>= 0;
-  b >>>= 0;
-  const al = a & 0xffff, ah = a >>> 16, bl = b & 0xffff, bh = b >>> 16;
-  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
-}
-
-function mulh(a: number, b: number): number {
-  return (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
-}
-
-function mulhsu(a: number, b: number): number {
-  return (mulhu(a, b) - (a < 0 ? b : 0)) | 0;
 }
