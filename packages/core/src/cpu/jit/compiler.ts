@@ -65,6 +65,30 @@ const MAX_THRESHOLD = 1 << 20;
 let supported: boolean | undefined;
 
 /**
+ * Where translated code leaves the exit reason, pc and registers: [why, pc, x1..x31].
+ * One process-wide buffer and one `done` function for every hart, so the call
+ * target V8 inlines into a translation shared by several harts (see `factories`)
+ * is the same for all of them (a per-hart closure deoptimized the shared code at
+ * every new VM: "wrong call target").
+ */
+const exitState = /* @__PURE__ */ new Int32Array(33);
+
+const FOREIGN = {
+  mulh, mulhsu, mulhu,
+  done(why: number, pc: number, r1: number, r2: number, r3: number, r4: number, r5: number, r6: number, r7: number,
+    r8: number, r9: number, r10: number, r11: number, r12: number, r13: number, r14: number, r15: number,
+    r16: number, r17: number, r18: number, r19: number, r20: number, r21: number, r22: number, r23: number,
+    r24: number, r25: number, r26: number, r27: number, r28: number, r29: number, r30: number, r31: number): void {
+    const s = exitState;
+    s[0] = why; s[1] = pc;
+    s[2] = r1; s[3] = r2; s[4] = r3; s[5] = r4; s[6] = r5; s[7] = r6; s[8] = r7; s[9] = r8;
+    s[10] = r9; s[11] = r10; s[12] = r11; s[13] = r12; s[14] = r13; s[15] = r14; s[16] = r15; s[17] = r16;
+    s[18] = r17; s[19] = r18; s[20] = r19; s[21] = r20; s[22] = r21; s[23] = r22; s[24] = r23; s[25] = r24;
+    s[26] = r25; s[27] = r26; s[28] = r27; s[29] = r28; s[30] = r29; s[31] = r30; s[32] = r31;
+  },
+};
+
+/**
  * Process-wide cache of generated factories by source text. Translations are
  * pure functions of the guest code, so a fresh VM, a retranslated page or
  * another partition running the same image reuses the factory, and V8 shares
@@ -129,7 +153,6 @@ export class Compiler implements CompiledTier {
   private readonly entries: (number[] | null)[];
   /** Guest range [lo, hi) covered by each page's translation (RAM offsets), for precise invalidation. */
   private readonly covered: Int32Array;
-  private readonly st = new Int32Array(2);
   private readonly foreign: Record<string, unknown>;
   private readonly heap: ArrayBuffer;
   /** Page flags the live translations were made with. */
@@ -161,22 +184,7 @@ export class Compiler implements CompiledTier {
     };
     this.flagsSeen = new Uint8Array(bus.pageFlags.length);
     this.hasRun = (pc) => hart.hasRun(pc);
-    const x = hart.x;
-    const st = this.st;
-    this.foreign = {
-      mulh, mulhsu, mulhu,
-      // Translated code hands back pc, the exit reason and every register in one call.
-      done(why: number, pc: number, r1: number, r2: number, r3: number, r4: number, r5: number, r6: number, r7: number,
-        r8: number, r9: number, r10: number, r11: number, r12: number, r13: number, r14: number, r15: number,
-        r16: number, r17: number, r18: number, r19: number, r20: number, r21: number, r22: number, r23: number,
-        r24: number, r25: number, r26: number, r27: number, r28: number, r29: number, r30: number, r31: number): void {
-        st[0] = why; st[1] = pc;
-        x[1] = r1; x[2] = r2; x[3] = r3; x[4] = r4; x[5] = r5; x[6] = r6; x[7] = r7; x[8] = r8;
-        x[9] = r9; x[10] = r10; x[11] = r11; x[12] = r12; x[13] = r13; x[14] = r14; x[15] = r15; x[16] = r16;
-        x[17] = r17; x[18] = r18; x[19] = r19; x[20] = r20; x[21] = r21; x[22] = r22; x[23] = r23; x[24] = r24;
-        x[25] = r25; x[26] = r26; x[27] = r27; x[28] = r28; x[29] = r29; x[30] = r30; x[31] = r31;
-      },
-    };
+    this.foreign = FOREIGN;
   }
 
   /** Pages currently translated. */
@@ -191,7 +199,7 @@ export class Compiler implements CompiledTier {
    */
   run(limit: number): number {
     const h = this.hart;
-    const st = this.st;
+    const st = exitState;
     const fns = this.fns;
     const ramBase = h.bus.ramBase;
     const ramSize = h.bus.ramSize;
@@ -215,6 +223,7 @@ export class Compiler implements CompiledTier {
         x[12]!, x[13]!, x[14]!, x[15]!, x[16]!, x[17]!, x[18]!, x[19]!, x[20]!, x[21]!, x[22]!, x[23]!, x[24]!,
         x[25]!, x[26]!, x[27]!, x[28]!, x[29]!, x[30]!, x[31]!);
       n += k;
+      for (let i = 1; i < 32; i++) x[i] = st[i + 1]!;
       pc = st[1]! >>> 0;
       const why = st[0]!;
       this.calls++;
