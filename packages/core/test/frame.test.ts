@@ -212,6 +212,23 @@ set('next() walks the windows of the frame in order, forever', () => {
   assert.equal(seen, [[0, 'a', 0], [0, 'b', 60], [1, 'a', 100], [1, 'b', 160], [2, 'a', 200]]);
 });
 
+set('advance() walks like next() but fills in one reused slot; next() slots stay as they were', () => {
+  const a = twoSchedules();
+  const b = twoSchedules();
+  const kept = [];
+  let shared;
+  for (let i = 0; i < 5; i++) {
+    const slot = a.next();
+    const reused = b.advance();
+    if (i > 0) assert.ok(reused === shared);
+    shared = reused;
+    assert.equal({ ...reused }, { ...slot });
+    kept.push(slot);
+  }
+  assert.equal(kept.map((s) => s.start), [0, 60, 100, 160, 200]);
+  assert.equal(b.position(), a.position());
+});
+
 set('a switch takes effect at the next major-frame boundary, not before', () => {
   const s = twoSchedules();
   const switches: ScheduleSwitch[] = [];

@@ -219,6 +219,54 @@ life('operator transitions emit events with reasons; illegal ones are typed erro
   ]);
 });
 
+life('the console flood limit counts per major frame: each frame gets its allowance again', () => {
+  // The same guest without a limit, frame by frame, is the reference.
+  const perFrame = (limit?: number) => {
+    const { hv } = rig(limit === undefined ? {} : { consoleLimit: limit });
+    const frames: string[] = [''];
+    const dec = new TextDecoder();
+    hv.events.on('console', (e) => (frames[frames.length - 1] += dec.decode(e.bytes)));
+    hv.events.on('frame', () => frames.push(''));
+    const floods: number[] = [];
+    hv.events.on('health', (d) => d.event === 'console-flood' && floods.push(frames.length - 1));
+    const p = hv.createPartition({ name: 'w', image: guests.worker!, ramSize: 256 << 10, argv: ['worker', '12'] });
+    hv.setSchedules([{ name: 'main', majorFrame: 300_000, windows: [{ partition: 'w', offset: 0, duration: 300_000 }] }]);
+    p.start();
+    hv.runFrames(8);
+    return { frames: frames.slice(0, 8), floods, stats: p.stats };
+  };
+  const full = perFrame();
+  const limited = perFrame(20);
+  const printing = full.frames.filter((f) => f.length > 20).length;
+  assert.ok(printing >= 3, `the guest prints more than the limit in ${printing} frames`);
+  for (let i = 0; i < 8; i++) {
+    assert.is(limited.frames[i], full.frames[i]!.slice(0, 20), `frame ${i}`);
+  }
+  assert.equal(limited.floods, full.frames.flatMap((f, i) => (f.length >= 20 ? [i] : [])));
+  assert.is(limited.stats.consoleBytes + limited.stats.consoleDropped, full.stats.consoleBytes);
+});
+
+life('listeners added or removed between windows see exactly the windows after the change', () => {
+  const { hv } = rig();
+  const p = hv.createPartition({ name: 'spin', image: guests.spin!, ramSize: 128 << 10 });
+  hv.setSchedules([{ name: 'main', majorFrame: 2000, windows: [{ partition: 'spin', offset: 0, duration: 1000 }, { partition: null, offset: 1000, duration: 1000 }] }]);
+  p.start();
+  const health: number[] = [];
+  const windows: number[] = [];
+  hv.runFrames(2);
+  const offHealth = hv.events.on('health', (d) => d.event === 'budget-overrun' && health.push(hv.stats.frames));
+  const offWindow = hv.events.on('window', (w) => windows.push(w.frame));
+  hv.runFrames(2);
+  offHealth();
+  offWindow();
+  hv.runFrames(2);
+  assert.equal(health, [2, 3]);
+  assert.equal(windows, [2, 2, 3, 3]);
+  // Overruns nobody listened to are still counted.
+  assert.is(hv.health.counts('spin')['budget-overrun'], 6);
+  assert.is(p.stats.overruns, 6);
+});
+
 life('a paused partition keeps its windows idle and continues where it stopped', () => {
   const { hv } = rig();
   const p = hv.createPartition({ name: 'spin', image: guests.spin!, ramSize: 128 << 10 });

@@ -178,6 +178,12 @@ export class Hart {
   private readonly allowC: boolean;
   /** Decode cache: one block per KiB of RAM, allocated on first execution. */
   private blocks: (Int32Array | null)[];
+  /**
+   * The decode block exec() last ran in and its guest address. Blocks are
+   * never replaced (invalidation zeroes their slots), so the pair stays valid.
+   */
+  private lastBlk: Int32Array = SWITCH_BLOCK;
+  private lastBlkPc = 0;
   private readonly scratch = new Int32Array(2);
   /** Set by hooks during run(): end the chunk at the next instruction boundary. */
   private recheck = false;
@@ -516,10 +522,16 @@ export class Hart {
     const cycle0 = this.cycle;
     // pc is even by construction (jumps clear bit 0); the mask only guards a host-set odd pc.
     let pc = this.pc & ~1;
-    // Start in the switch block: the first fetch finds pc's real block (or faults).
+    // Start in the block the last chunk ended in when pc is still inside it (a
+    // window that resumes where the previous one stopped), else in the switch
+    // block: the first fetch finds pc's real block (or faults).
     const switchBlock = SWITCH_BLOCK;
     let blk: Int32Array = switchBlock;
     let blkPc = pc & ~1023;
+    if (((pc - this.lastBlkPc) >>> 0) < 1024) {
+      blk = this.lastBlk;
+      blkPc = this.lastBlkPc;
+    }
     let n = 0;
     let exit = EXIT_CHUNK;
     let cause = 0;
@@ -795,6 +807,8 @@ export class Hart {
     this.pc = pc >>> 0;
     this.instret = instret0 + n;
     this.cycle = cycle0 + n;
+    this.lastBlk = blk;
+    this.lastBlkPc = blkPc;
     this.exitReason = exit;
     this.trapCause = cause;
     this.trapTval = tval;

@@ -25,7 +25,7 @@ import { Lifecycle } from '../partition/lifecycle.ts';
 import type { LifecycleEvent, LifecycleEvents, TransitionReason } from '../partition/lifecycle.ts';
 import type { Sample } from '../partition/sampling.ts';
 import { validateSchedule } from '../schedule/frame.ts';
-import type { ScheduleConfig, TimeBase } from '../schedule/frame.ts';
+import type { Schedule, ScheduleConfig, TimeBase } from '../schedule/frame.ts';
 import { ScheduleSet } from '../schedule/set.ts';
 import type { ScheduleSwitch, Slot } from '../schedule/set.ts';
 import { VIRT_CLINT, VIRT_FINISHER, VIRT_RAM_BASE, VIRT_UART } from '../vm/virt.ts';
@@ -226,6 +226,16 @@ export class Hypervisor {
   private framesDone = 0;
   private frameBusy = 0;
   private lastUtilisation = 0;
+  private seenRevision = -1;
+  /** Bumped whenever `parts` changes; invalidates `owners`. */
+  private partsVersion = 0;
+  /** Owner of each window of `ownersOf`, as of `ownersVersion`. */
+  private owners: (Partition | undefined)[] = [];
+  private ownersOf: Schedule | undefined;
+  private ownersVersion = -1;
+  private onWindow = false;
+  private onFrame = false;
+  private onHealthEvent = false;
   private running = false;
   private stopRequested = false;
   private realtimeOrigin = 0;
@@ -322,6 +332,7 @@ export class Hypervisor {
     this.attach(p, vm);
     if (id === this.nextPartitionId) this.nextPartitionId++;
     this.parts.set(config.name, p);
+    this.partsVersion++;
     return p;
   }
 
@@ -343,6 +354,11 @@ export class Hypervisor {
   }
 
   private console(p: Partition, bytes: Uint8Array, stream: 'stdout' | 'stderr'): void {
+    // The flood count restarts with each major frame (reset here, not by a walk over all partitions per frame).
+    if (p.consoleFrame !== this.framesDone) {
+      p.consoleFrame = this.framesDone;
+      p.frameConsole = 0;
+    }
     const room = this.consoleLimit - p.frameConsole;
     if (room <= 0) {
       p.stats.consoleDropped += bytes.length;
@@ -370,6 +386,7 @@ export class Hypervisor {
     const p = this.require(name);
     p.lifecycle.transition('destroyed', 'destroyed');
     this.parts.delete(name);
+    this.partsVersion++;
     this.partitioner.release(name);
     this.channels.detach(name);
     this.health.forget(name);
@@ -552,7 +569,7 @@ export class Hypervisor {
     if (this.timeBase !== 'instructions') throw new ConfigError('HYPERVISOR_TIME_BASE', 'runFrames() needs the instructions time base; use run()');
     const set = this.requireSchedules();
     const target = this.framesDone + n;
-    while (this.framesDone < target) this.runSlot(set.next(), set);
+    while (this.framesDone < target) this.runSlot(set.advance(), set);
   }
 
   /**
@@ -569,7 +586,7 @@ export class Hypervisor {
     try {
       if (this.timeBase === 'microseconds') this.realtimeOrigin = this.clock.now() - this.time / 1000;
       while (!this.stopRequested && this.framesDone < target) {
-        const slot = set.next();
+        const slot = set.advance();
         if (this.timeBase === 'microseconds') await this.waitFor(slot.start);
         this.runSlot(slot, set);
         await yieldToHost();
@@ -609,13 +626,14 @@ export class Hypervisor {
   private runSlot(slot: Slot, set: ScheduleSet): void {
     const w = slot.window;
     if (w.index === 0) this.beginFrame();
-    const p = w.partition === null ? undefined : this.parts.get(w.partition);
+    const p = this.partitionIn(slot);
     let used = 0;
     const started = this.timeBase === 'instructions' ? slot.start : this.now() * 1000;
     if (p !== undefined && p.state === 'running') {
       used = this.timeBase === 'instructions' ? this.runInstructions(p, slot) : this.runRealtime(p, slot);
     }
-    if (this.events.listenerCount('window') > 0) {
+    if (this.events.revision !== this.seenRevision) this.watchListeners();
+    if (this.onWindow) {
       const ended = this.timeBase === 'instructions' ? slot.start + used : this.now() * 1000;
       this.events.emit('window', { frame: slot.frame, partition: w.partition, planned: slot.start, started, duration: w.duration, used, ended });
     }
@@ -624,15 +642,32 @@ export class Hypervisor {
     if (w.index === slot.schedule.windows.length - 1) this.endFrame(slot, set);
   }
 
+  /** The partition that owns the slot's window (resolved once per schedule and set of partitions). */
+  private partitionIn(slot: Slot): Partition | undefined {
+    if (slot.schedule !== this.ownersOf || this.ownersVersion !== this.partsVersion) {
+      this.ownersOf = slot.schedule;
+      this.ownersVersion = this.partsVersion;
+      this.owners = slot.schedule.windows.map((w) => (w.partition === null ? undefined : this.parts.get(w.partition)));
+    }
+    return this.owners[slot.window.index];
+  }
+
+  /** Which events have listeners, re-read when the emitter's subscriptions change (checked every window). */
+  private watchListeners(): void {
+    this.seenRevision = this.events.revision;
+    this.onWindow = this.events.listenerCount('window') > 0;
+    this.onFrame = this.events.listenerCount('frame') > 0;
+    this.onHealthEvent = this.events.listenerCount('health') > 0;
+  }
+
   private beginFrame(): void {
     this.frameBusy = 0;
-    for (const p of this.parts.values()) p.frameConsole = 0;
   }
 
   private endFrame(slot: Slot, _set: ScheduleSet): void {
     const length = slot.schedule.majorFrame;
     this.lastUtilisation = this.frameBusy / length;
-    const report: FrameReport = {
+    const report: FrameReport | undefined = !this.onFrame ? undefined : {
       frame: slot.frame,
       schedule: slot.schedule.name,
       length,
@@ -643,7 +678,7 @@ export class Hypervisor {
     if (this.checkpointEvery > 0 && this.framesDone % this.checkpointEvery === 0) {
       for (const p of this.parts.values()) if (p.state === 'running') this.checkpoint(p.name);
     }
-    this.events.emit('frame', report);
+    if (report !== undefined) this.events.emit('frame', report);
   }
 
   /** Bring a partition's clock up to the timeline (time never runs backwards for it). */
@@ -748,7 +783,8 @@ export class Hypervisor {
   private onOverrun(p: Partition): void {
     p.stats.overruns++;
     // Compute guests overrun every window: count it without a decision when nobody cares.
-    if (this.events.listenerCount('health') === 0 && this.health.tally('budget-overrun', p.name)) return;
+    if (this.events.revision !== this.seenRevision) this.watchListeners();
+    if (!this.onHealthEvent && this.health.tallyOn(p.healthHandle ??= this.health.handle(p.name), 'budget-overrun')) return;
     this.onHealth(p, 'budget-overrun', 'the window ended while the guest still wanted the CPU');
   }
 
@@ -857,6 +893,7 @@ export class Hypervisor {
     } catch (e) {
       for (const c of added) this.removeChannel(c);
       this.parts.delete(name);
+    this.partsVersion++;
       this.partitioner.release(name);
       this.health.forget(name);
       throw e;

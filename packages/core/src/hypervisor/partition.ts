@@ -6,7 +6,7 @@
  */
 import type { Isa } from '../cpu/hart.ts';
 import type { PartitionMemory, WindowGrant } from '../memory/partitioner.ts';
-import type { HealthPolicy } from '../partition/health.ts';
+import type { HealthHandle, HealthPolicy } from '../partition/health.ts';
 import type { FaultInfo, Lifecycle, PartitionState } from '../partition/lifecycle.ts';
 import type { Profile, VirtualMachine } from '../vm/vm.ts';
 
@@ -101,6 +101,10 @@ export class Partition {
   vm: VirtualMachine;
   /** @internal console bytes in the current major frame (flood detection). */
   frameConsole = 0;
+  /** @internal the frame `frameConsole` counts (framesDone when it was last reset). */
+  consoleFrame = -1;
+  /** @internal the health monitor's record of it, looked up once (overruns are tallied every window). */
+  healthHandle: HealthHandle | undefined = undefined;
   /** @internal pending blocking receive: absolute deadline in mtime ticks (Infinity = forever). */
   recvDeadline: number | undefined = undefined;
   private readonly control: PartitionControl;

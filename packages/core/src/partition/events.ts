@@ -28,6 +28,11 @@ export class Emitter<M extends EventMap> {
   // unsubscribes during emit() does not disturb the delivery in progress.
   private listeners: { [K in keyof M]?: ReadonlyArray<Listener<M[K]>> } = {};
   private readonly onListenerError: ((error: unknown, type: string) => void) | undefined;
+  /**
+   * @internal Changes with every subscription and unsubscription, so a hot
+   * path can cache listenerCount() answers and re-ask only when it moved.
+   */
+  revision = 0;
 
   /** Create an emitter with no listeners. */
   constructor(options: EmitterOptions = {}) {
@@ -37,6 +42,7 @@ export class Emitter<M extends EventMap> {
   /** Subscribe; returns a function that unsubscribes. */
   on<K extends keyof M & string>(type: K, listener: Listener<M[K]>): () => void {
     this.listeners[type] = [...(this.listeners[type] ?? []), listener];
+    this.revision++;
     return () => this.off(type, listener);
   }
 
@@ -59,6 +65,7 @@ export class Emitter<M extends EventMap> {
     next.splice(i, 1);
     if (next.length === 0) delete this.listeners[type];
     else this.listeners[type] = next;
+    this.revision++;
   }
 
   /** Number of listeners currently subscribed to `type`. */

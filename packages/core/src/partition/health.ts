@@ -112,6 +112,9 @@ interface Resolved {
   restartLimit: RestartLimit;
 }
 
+/** @internal An opaque reference to one partition's health record; see {@link HealthMonitor.handle}. */
+export type HealthHandle = object;
+
 interface PartitionRecord {
   policy: HealthPolicy | undefined;
   /** `policy` merged over the defaults, resolved once when it is set. */
@@ -130,6 +133,9 @@ export class HealthMonitor {
   private readonly clock: { now(): number };
   private readonly base: Resolved;
   private readonly parts = new Map<string, PartitionRecord>();
+  /** Cached listenerCount('decision') > 0, valid while events.revision === seenRevision. */
+  private deciding = false;
+  private seenRevision = -1;
 
   /**
    * Create a monitor whose defaults are `options.policy` over the built-in defaults.
@@ -162,9 +168,29 @@ export class HealthMonitor {
    * Returns false (and counts nothing) when a full {@link decide} is needed.
    */
   tally(event: HealthEvent, partition: string): boolean {
-    const action = this.policyOf(partition).table[event];
-    if ((action !== 'ignore' && action !== 'log') || this.events.listenerCount('decision') > 0) return false;
-    this.record(partition).counts[event]++;
+    return this.tallyOn(this.record(partition), event);
+  }
+
+  /**
+   * @internal The record tally() and decide() keep for `partition`, for a
+   * caller that tallies every window and would rather not look it up each time.
+   * Valid until forget(partition).
+   */
+  handle(partition: string): HealthHandle {
+    return this.record(partition);
+  }
+
+  /** @internal tally() on a handle from {@link HealthMonitor.handle}. */
+  tallyOn(handle: HealthHandle, event: HealthEvent): boolean {
+    const rec = handle as PartitionRecord;
+    const action = (rec.resolved ?? this.base).table[event];
+    if (action !== 'ignore' && action !== 'log') return false;
+    if (this.events.revision !== this.seenRevision) {
+      this.seenRevision = this.events.revision;
+      this.deciding = this.events.listenerCount('decision') > 0;
+    }
+    if (this.deciding) return false;
+    rec.counts[event]++;
     return true;
   }
 

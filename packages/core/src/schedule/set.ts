@@ -86,6 +86,8 @@ export class ScheduleSet {
   private frame = -1;
   private win = -1;
   private frameStart = 0;
+  /** The one slot advance() fills in. */
+  private readonly slot: { schedule: Schedule; window: ScheduleWindow; frame: number; start: number };
 
   /** `initial` defaults to the first schedule. */
   constructor(schedules: ReadonlyArray<Schedule>, initial?: string, events: Emitter<ScheduleSetEvents> = new Emitter()) {
@@ -96,6 +98,7 @@ export class ScheduleSet {
     if (first === undefined) throw new ConfigError(SCHEDULE_UNKNOWN, `initial schedule ${initial} is not in the set`);
     this.cur = first;
     this.events = events;
+    this.slot = { schedule: first, window: first.windows[0]!, frame: -1, start: 0 };
   }
 
   /** Validate every configuration against `knownPartitions` and build the set. */
@@ -154,6 +157,15 @@ export class ScheduleSet {
 
   /** The next window to run. Applies a pending switch when a new frame begins. */
   next(): Slot {
+    const s = this.advance();
+    return { schedule: s.schedule, window: s.window, frame: s.frame, start: s.start };
+  }
+
+  /**
+   * @internal next() for the hypervisor's window loop, which runs thousands of
+   * windows a second: the same object every time, overwritten by the next call.
+   */
+  advance(): Slot {
     let w = this.win + 1;
     if (this.frame < 0 || w >= this.cur.windows.length) {
       if (this.frame >= 0) this.frameStart += this.cur.majorFrame;
@@ -168,8 +180,13 @@ export class ScheduleSet {
       }
     }
     this.win = w;
+    const slot = this.slot;
     const window = this.cur.windows[w]!;
-    return { schedule: this.cur, window, frame: this.frame, start: this.frameStart + window.offset };
+    slot.schedule = this.cur;
+    slot.window = window;
+    slot.frame = this.frame;
+    slot.start = this.frameStart + window.offset;
+    return slot;
   }
 
   /** Where the walk is, for a snapshot; {@link ScheduleSet.seek} resumes it. */
