@@ -36,8 +36,11 @@ export interface CompilerOptions {
   asm?: boolean;
 }
 
-type RegionFn = (lim: number, pc: number, ...regs: number[]) => number;
-type Factory = (stdlib: unknown, foreign: unknown, heap: ArrayBuffer) => RegionFn;
+/** Translated code in plain JavaScript: RAM views, budget, entry pc, x1..x31 in; instructions retired out. */
+type RegionFn = (ram: Uint8Array, ram16: Int16Array, ram32: Int32Array, lim: number, pc: number, ...regs: number[]) => number;
+/** The same as an asm.js module's export, which views its heap itself. */
+type AsmRegionFn = (lim: number, pc: number, ...regs: number[]) => number;
+type Factory = (stdlib: unknown, foreign: unknown, heap: ArrayBuffer) => AsmRegionFn;
 
 /** Entry points remembered per page (a bound on translation work). */
 const MAX_ENTRIES = 384;
@@ -89,21 +92,24 @@ const FOREIGN = {
 };
 
 /**
- * Process-wide cache of generated factories by source text. Translations are
- * pure functions of the guest code, so a fresh VM, a retranslated page or
- * another partition running the same image reuses the factory, and V8 shares
- * one feedback vector and one optimized code object between the closures it
- * makes: warm-up is paid once per process, not per hart.
+ * Process-wide caches of generated code by source text. Translations are pure
+ * functions of the guest code, so a fresh VM, a retranslated page or another
+ * partition running the same image reuses them. A plain region function holds
+ * nothing of any VM (the RAM views are arguments), so all harts call the very
+ * same function: V8 gathers one set of type feedback and keeps one optimized
+ * code object for it, and warm-up is paid once per process, not per hart. (An
+ * asm.js module views its heap itself, so each hart links its own instance.)
  */
-const factories = new Map<string, Factory>();
-const MAX_FACTORIES = 2048;
+const plainFns = new Map<string, RegionFn>();
+const asmFactories = new Map<string, Factory>();
+const MAX_CACHED = 2048;
 
-function factoryFor(source: string): Factory {
-  let f = factories.get(source);
+function cached<T>(cache: Map<string, T>, source: string, make: () => T): T {
+  let f = cache.get(source);
   if (f === undefined) {
-    if (factories.size >= MAX_FACTORIES) factories.clear();
-    f = new Function('stdlib', 'foreign', 'heap', source) as Factory;
-    factories.set(source, f);
+    if (cache.size >= MAX_CACHED) cache.clear();
+    f = make();
+    cache.set(source, f);
   }
   return f;
 }
@@ -153,7 +159,6 @@ export class Compiler implements CompiledTier {
   private readonly entries: (number[] | null)[];
   /** Guest range [lo, hi) covered by each page's translation (RAM offsets), for precise invalidation. */
   private readonly covered: Int32Array;
-  private readonly foreign: Record<string, unknown>;
   private readonly heap: ArrayBuffer;
   /** Page flags the live translations were made with. */
   private readonly flagsSeen: Uint8Array;
@@ -184,7 +189,6 @@ export class Compiler implements CompiledTier {
     };
     this.flagsSeen = new Uint8Array(bus.pageFlags.length);
     this.hasRun = (pc) => hart.hasRun(pc);
-    this.foreign = FOREIGN;
   }
 
   /** Pages currently translated. */
@@ -203,6 +207,9 @@ export class Compiler implements CompiledTier {
     const fns = this.fns;
     const ramBase = h.bus.ramBase;
     const ramSize = h.bus.ramSize;
+    const ram = h.bus.ram;
+    const ram16 = h.bus.ram16;
+    const ram32 = h.bus.ram32;
     let pc = h.pc;
     let n = 0;
     // Arrived by a jump from translated code (pc is a real control-flow target), not after the interpreter.
@@ -219,7 +226,7 @@ export class Compiler implements CompiledTier {
       }
       const x = h.x;
       const left = limit - n;
-      const k = f(left < CALL_SLICE ? left : CALL_SLICE, pc, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!, x[6]!, x[7]!, x[8]!, x[9]!, x[10]!, x[11]!,
+      const k = f(ram, ram16, ram32, left < CALL_SLICE ? left : CALL_SLICE, pc, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!, x[6]!, x[7]!, x[8]!, x[9]!, x[10]!, x[11]!,
         x[12]!, x[13]!, x[14]!, x[15]!, x[16]!, x[17]!, x[18]!, x[19]!, x[20]!, x[21]!, x[22]!, x[23]!, x[24]!,
         x[25]!, x[26]!, x[27]!, x[28]!, x[29]!, x[30]!, x[31]!);
       n += k;
@@ -260,6 +267,15 @@ export class Compiler implements CompiledTier {
       h.cycle += n;
     }
     return n;
+  }
+
+  /** An asm.js instance on this hart's heap, called like a plain region function. */
+  private linkAsm(source: string): RegionFn {
+    const f = cached(asmFactories, source, () => new Function('stdlib', 'foreign', 'heap', source) as Factory)(globalThis, FOREIGN, this.heap);
+    return (_ram, _ram16, _ram32, lim, pc, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15, r16, r17, r18,
+      r19, r20, r21, r22, r23, r24, r25, r26, r27, r28, r29, r30, r31) =>
+      f(lim, pc, r1!, r2!, r3!, r4!, r5!, r6!, r7!, r8!, r9!, r10!, r11!, r12!, r13!, r14!, r15!, r16!, r17!, r18!, r19!, r20!,
+        r21!, r22!, r23!, r24!, r25!, r26!, r27!, r28!, r29!, r30!, r31!);
   }
 
   /** RAM bytes [off, off + width) changed: drop translations that cover them. */
@@ -313,11 +329,11 @@ export class Compiler implements CompiledTier {
       this.flagsSeen.set(flags);
     }
     const t = translate(this.layout, r << REGION_SHIFT, entries, this.hasRun);
-    const factory = factoryFor(t.source);
     if (this.fns[r] === null) this.liveSet.add(r);
     // A page that keeps finding new entries is retranslated less and less often.
     else this.threshold[r] = Math.min(this.threshold[r]! * 2, MAX_THRESHOLD);
-    this.fns[r] = factory(globalThis, this.foreign, this.heap);
+    this.fns[r] = this.layout.asm ? this.linkAsm(t.source) : cached(plainFns, t.source, () =>
+      (new Function('foreign', t.source) as (foreign: unknown) => RegionFn)(FOREIGN));
     this.heat[r] = 0;
     this.translations++;
     this.covered[2 * r] = t.lo;

@@ -1,13 +1,13 @@
 /**
  * Translation of one guest code region (512 bytes of RAM) into the source of a
  * function. Pure: RAM bytes in, source text out; compiler.ts turns it into a
- * function with `new Function`. The same text is valid asm.js ("use asm" is
- * prepended on request) and plain JavaScript.
+ * function with `new Function`. Two forms: plain JavaScript (the default), a
+ * function of the RAM views that holds no state of any VM, and an asm.js module
+ * ("use asm") that views its heap itself.
  *
  * Shape of the generated code (see shared/PERF-NOTES.md for why):
  *
- *   var ram = new stdlib.Uint8Array(heap); ...          // views of the whole RAM buffer
- *   function region(lim, pc, r1, ..., r31) {            // lim: instructions allowed, pc: entry
+ *   function region(ram, ram16, ram32, lim, pc, r1, ..., r31) {  // lim: instructions allowed, pc: entry
  *     var n = 0, b = 0, why = 0, o = 0, d = 0;
  *     b = DISPATCH;
  *     out: while (1) switch (b | 0) {
@@ -53,7 +53,7 @@ export interface RamLayout {
   ramBase: number;
   ramSize: number;
   allowC: boolean;
-  /** Byte offset of `ram` in its buffer (the generated code views the whole buffer). */
+  /** Byte offset of `ram` in its buffer (asm.js code views the whole buffer). */
   heapOffset: number;
   /** The bus's page flags at translation time: stores into flagged pages go to the interpreter. */
   pageFlags: Uint8Array;
@@ -263,21 +263,34 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
   const c: Ctx = {
     byPc, base, size, dispatch: blocks.length,
     words: mem.ramSize >>> 2, halves: mem.ramSize >>> 1, ramSize: mem.ramSize,
-    rb: mem.ramBase | 0, heapOff: mem.heapOffset, flagged: flaggedRanges(mem.pageFlags),
+    rb: mem.ramBase | 0, heapOff: mem.asm ? mem.heapOffset : 0, flagged: flaggedRanges(mem.pageFlags),
   };
   const out: string[] = [];
   const regs: string[] = [];
   for (let i = 1; i < 32; i++) regs.push(`r${i}`);
-  if (mem.asm) out.push('"use asm";');
-  out.push('var ram = new stdlib.Uint8Array(heap);');
-  out.push('var ram16 = new stdlib.Int16Array(heap);');
-  out.push('var ram32 = new stdlib.Int32Array(heap);');
-  out.push('var imul = stdlib.Math.imul;');
-  out.push('var done = foreign.done;');
-  out.push('var mulh = foreign.mulh;');
-  out.push('var mulhsu = foreign.mulhsu;');
-  out.push('var mulhu = foreign.mulhu;');
-  out.push(`function region(lim, pc, ${regs.join(', ')}) {`);
+  if (mem.asm) {
+    // An asm.js module: views of the whole heap, helpers from `foreign`.
+    out.push('"use asm";');
+    out.push('var ram = new stdlib.Uint8Array(heap);');
+    out.push('var ram16 = new stdlib.Int16Array(heap);');
+    out.push('var ram32 = new stdlib.Int32Array(heap);');
+    out.push('var imul = stdlib.Math.imul;');
+    out.push('var done = foreign.done;');
+    out.push('var mulh = foreign.mulh;');
+    out.push('var mulhsu = foreign.mulhsu;');
+    out.push('var mulhu = foreign.mulhu;');
+    out.push(`function region(lim, pc, ${regs.join(', ')}) {`);
+  } else {
+    // Plain JavaScript: the RAM views are arguments, so the function holds nothing
+    // of one VM and every hart running the same code shares it (and V8's feedback
+    // and optimized code for it).
+    out.push('var imul = Math.imul;');
+    out.push('var done = foreign.done;');
+    out.push('var mulh = foreign.mulh;');
+    out.push('var mulhsu = foreign.mulhsu;');
+    out.push('var mulhu = foreign.mulhu;');
+    out.push(`function region(ram, ram16, ram32, lim, pc, ${regs.join(', ')}) {`);
+  }
   out.push('lim = lim | 0; pc = pc | 0;');
   out.push(regs.map((r) => `${r} = ${r} | 0;`).join(' '));
   // d: instructions of the current block retired before a mid-block exit. Set as a
