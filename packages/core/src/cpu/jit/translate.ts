@@ -299,12 +299,19 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
   out.push(`var n = 0, b = 0, why = 0, o = 0, d = 0;`);
   out.push(`b = ${c.dispatch};`);
   out.push('out: while (1) {');
-  const bodies: string[] = [];
-  for (const blk of blocks) {
+  // Plain JavaScript lays the blocks out in address order and lets a block run on into
+  // the next case when that is where it continues (a not-taken branch, a block cut by the
+  // length cap): no trip through the dispatch switch. asm.js has no switch here (see
+  // dispatchOn), so every transition goes through `b`.
+  const layout = mem.asm ? blocks : [...blocks].sort((x, y) => x.pc - y.pc);
+  const arms: [number, string][] = [];
+  for (let at = 0; at < layout.length; at++) {
+    const blk = layout[at]!;
+    const fallTo = mem.asm ? undefined : layout[at + 1]?.pc;
     const body: string[] = [];
     const k = blk.insns.length;
     if (k === 0) {
-      bodies.push(`pc = ${k32(blk.pc)}; why = ${EXIT_SLOW}; break out;`);
+      arms.push([blk.id, `pc = ${k32(blk.pc)}; why = ${EXIT_SLOW}; break out;`]);
       continue;
     }
     body.push(`if ((n | 0) > ((lim - ${k}) | 0)) { pc = ${k32(blk.pc)}; why = ${EXIT_BUDGET}; break out; }`);
@@ -317,25 +324,26 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
             `{ d = ${j}; pc = ${k32(i.pc)}; why = ${EXIT_SLOW}; break out; }`);
         }
         body.push(`n = (n + ${k}) | 0;`);
-        body.push(cti(i, c));
+        body.push(cti(i, c, fallTo));
       } else {
         body.push(plain(i, j, c));
       }
     }
     if (blk.end !== 'cti') {
       body.push(`n = (n + ${k}) | 0;`);
-      body.push(blk.end === 'slow' ? `pc = ${k32(blk.endPc)}; why = ${EXIT_SLOW}; break out;` : goto(blk.endPc, c));
+      if (blk.end === 'slow') body.push(`pc = ${k32(blk.endPc)}; why = ${EXIT_SLOW}; break out;`);
+      else if (blk.endPc !== fallTo) body.push(goto(blk.endPc, c));
     }
-    bodies.push(body.join('\n'));
+    arms.push([blk.id, body.join('\n')]);
   }
   // Dynamic entry (function entry and in-region jalr targets): pc -> block.
   const entries = blocks.map((blk) => [(blk.pc - base) | 0, `b = ${blk.id}; continue out;`] as [number, string])
     .sort((x, y) => x[0] - y[0]);
-  bodies.push(
+  arms.push([c.dispatch,
     `o = (pc - ${k32(base)}) | 0;\n${dispatchOn('o', entries, mem.asm)}\n` +
     `why = (((pc - ${k32(base)}) >>> 0) < ${size}) ? ${EXIT_MISS} : ${EXIT_JUMP}; break out;`,
-  );
-  out.push(dispatchOn('b', bodies.map((body, id) => [id, body]), mem.asm));
+  ]);
+  out.push(dispatchOn('b', mem.asm ? arms.slice().sort((x, y) => x[0] - y[0]) : arms, mem.asm));
   out.push('break out;');
   out.push('}');
   out.push('n = (n + d) | 0;');
@@ -416,7 +424,8 @@ function goto(pc: number, c: Ctx): string {
   return `pc = ${k32(pc)}; why = ${why}; break out;`;
 }
 
-function cti(i: Insn, c: Ctx): string {
+/** A control transfer; `fallTo` is the pc of the block laid out next (reached by falling through). */
+function cti(i: Insn, c: Ctx, fallTo: number | undefined): string {
   const next = (i.pc + i.len) | 0;
   const target = (i.pc + i.imm) | 0;
   switch (i.op) {
@@ -440,7 +449,7 @@ function cti(i: Insn, c: Ctx): string {
         case OP.BLTU: cond = `(${a} >>> 0) < (${b} >>> 0)`; break;
         default: cond = `(${a} >>> 0) >= (${b} >>> 0)`; break;
       }
-      return `if (${cond}) { ${goto(target, c)} }\n${goto(next, c)}`;
+      return `if (${cond}) { ${goto(target, c)} }${next === fallTo ? '' : `\n${goto(next, c)}`}`;
     }
   }
 }
