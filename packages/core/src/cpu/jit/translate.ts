@@ -314,7 +314,19 @@ function emit(blocks: Block[], byPc: Map<number, Block>, base: number, size: num
       arms.push([blk.id, `pc = ${k32(blk.pc)}; why = ${EXIT_SLOW}; break out;`]);
       continue;
     }
-    body.push(`if ((n | 0) > ((lim - ${k}) | 0)) { pc = ${k32(blk.pc)}; why = ${EXIT_BUDGET}; break out; }`);
+    const budget = `if ((n | 0) > ((lim - ${k}) | 0)) { pc = ${k32(blk.pc)}; why = ${EXIT_BUDGET}; break out; }`;
+    if (selfLoop(blk)) {
+      // A one-block loop iterates in a JavaScript loop of its own, without the dispatch switch.
+      const last = blk.insns[k - 1]!;
+      body.push('for (;;) {', budget);
+      for (let j = 0; j < k - 1; j++) body.push(plain(blk.insns[j]!, j, c));
+      body.push(`n = (n + ${k}) | 0;`, `if (!(${taken(last)})) break;`, '}');
+      const next = (last.pc + last.len) | 0;
+      if (next !== fallTo) body.push(goto(next, c));
+      arms.push([blk.id, body.join('\n')]);
+      continue;
+    }
+    body.push(budget);
     for (let j = 0; j < k; j++) {
       const i = blk.insns[j]!;
       if (isCti(i.op)) {
@@ -437,21 +449,30 @@ function cti(i: Insn, c: Ctx, fallTo: number | undefined): string {
       const set = i.rd !== 0 ? `r${i.rd} = ${k32(next)}; ` : '';
       return `pc = (${addImm(reg(i.rs1), i.imm)}) & -2; ${set}b = ${c.dispatch}; continue out;`;
     }
-    default: {
-      const a = reg(i.rs1);
-      const b = reg(i.rs2);
-      let cond: string;
-      switch (i.op) {
-        case OP.BEQ: cond = `(${a} | 0) == (${b} | 0)`; break;
-        case OP.BNE: cond = `(${a} | 0) != (${b} | 0)`; break;
-        case OP.BLT: cond = `(${a} | 0) < (${b} | 0)`; break;
-        case OP.BGE: cond = `(${a} | 0) >= (${b} | 0)`; break;
-        case OP.BLTU: cond = `(${a} >>> 0) < (${b} >>> 0)`; break;
-        default: cond = `(${a} >>> 0) >= (${b} >>> 0)`; break;
-      }
-      return `if (${cond}) { ${goto(target, c)} }${next === fallTo ? '' : `\n${goto(next, c)}`}`;
-    }
+    default:
+      return `if (${taken(i)}) { ${goto(target, c)} }${next === fallTo ? '' : `\n${goto(next, c)}`}`;
   }
+}
+
+/** The condition under which conditional branch `i` is taken. */
+function taken(i: Insn): string {
+  const a = reg(i.rs1);
+  const b = reg(i.rs2);
+  switch (i.op) {
+    case OP.BEQ: return `(${a} | 0) == (${b} | 0)`;
+    case OP.BNE: return `(${a} | 0) != (${b} | 0)`;
+    case OP.BLT: return `(${a} | 0) < (${b} | 0)`;
+    case OP.BGE: return `(${a} | 0) >= (${b} | 0)`;
+    case OP.BLTU: return `(${a} >>> 0) < (${b} >>> 0)`;
+    default: return `(${a} >>> 0) >= (${b} >>> 0)`;
+  }
+}
+
+/** A block that ends in a conditional branch back to its own start (a one-block loop). */
+function selfLoop(blk: Block): boolean {
+  const last = blk.insns[blk.insns.length - 1];
+  return blk.end === 'cti' && last !== undefined && last.op >= OP.BEQ && last.op <= OP.BGEU &&
+    ((last.pc + last.imm) | 0) === blk.pc;
 }
 
 /** A non-control-transfer instruction at index `j` of its block. */
