@@ -86,6 +86,8 @@ export function readImage(path) {
 export function environment() {
   const qemu = spawnSync('qemu-riscv32', ['--version'], { encoding: 'utf8' });
   return {
+    // Deno runs the same scripts through its Node compatibility layer.
+    runtime: globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.version}`,
     node: process.version,
     v8: process.versions.v8,
     cpu: cpus()[0]?.model ?? 'unknown',

@@ -70,7 +70,7 @@ for (const section of SECTIONS) {
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ environment: env, runs, warmup, sections: results }, null, 2)}\n`);
 } else {
-  process.stdout.write(`node ${env.node} (V8 ${env.v8}), ${env.qemu}, ${env.cpu} x${env.cores}, ${env.date}\n`);
+  process.stdout.write(`${env.runtime} (V8 ${env.v8}), ${env.qemu}, ${env.cpu} x${env.cores}, ${env.date}\n`);
   for (const r of results) {
     const section = SECTIONS.find((s) => s.name === r.name);
     if (r.rows.length === 0) {
