@@ -34,7 +34,7 @@ import { decodeTo } from './decode.ts';
 import {
   OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR, OP_AMOSWAP, OP_AMOXOR, OP_BLOCK_END,
   OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_EBREAK, OP_ECALL, OP_FENCE_I, OP_ILLEGAL, OP_LR,
-  OP_MRET, OP_SC, OP_WFI,
+  OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LW, OP_MRET, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
 } from './ops.ts';
 import { csrAccessible, csrExists, csrRead, csrWrite, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV } from './csr.ts';
 import {
@@ -505,6 +505,7 @@ export class Hart {
    * geometry appears as literals here: 1024 = BLOCK_BYTES, 1023 = BLOCK_MASK.
    */
   private exec(limit: number): number {
+    limit |= 0;
     // Everything that must end the chunk early leaves with `break loop` (limit stays loop-invariant).
     const x = this.regs;
     const bus = this.bus;
@@ -530,18 +531,24 @@ export class Hart {
     let blkPc = pc & ~1023;
     if (((pc - this.lastBlkPc) >>> 0) < 1024) {
       blk = this.lastBlk;
-      blkPc = this.lastBlkPc;
+      blkPc = this.lastBlkPc | 0;
     }
     let n = 0;
     let exit = EXIT_CHUNK;
     let cause = 0;
     let tval = 0;
 
+    // Two loops: the inner one runs the frequent instructions and calls nothing, so
+    // V8 keeps its variables in registers as plain integers; every instruction it
+    // cannot finish on its fast path (a decode miss, a block change, a load or store
+    // that is not plain RAM, a rare instruction) leaves it with pc at that
+    // instruction, and the outer loop handles it with calls.
     loop: for (;;) {
-      if (n >= limit) break;
-      const rel = pc - blkPc;
+    hot: for (;;) {
+      if (n >= limit) break loop;
+      const rel = (pc - blkPc) | 0;
       const w = blk[rel]!;
-      const imm = blk[rel + 1]!;
+      const imm = blk[(rel + 1) | 0]!;
       const npc = (pc + (w >>> 24)) | 0;
 
       switch (w & 0xff) {
@@ -600,7 +607,7 @@ export class Hart {
           x[(w >>> 8) & 63] = npc;
           pc = t;
           if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-          n++;
+          n = (n + 1) | 0;
           continue;
         }
         case 5 /* OP_JALR */: {
@@ -609,7 +616,7 @@ export class Hart {
           x[(w >>> 8) & 63] = npc;
           pc = t;
           if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-          n++;
+          n = (n + 1) | 0;
           continue;
         }
         case 6 /* OP_BEQ */:
@@ -618,7 +625,7 @@ export class Hart {
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
             if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-            n++;
+            n = (n + 1) | 0;
             continue;
           }
           break;
@@ -628,7 +635,7 @@ export class Hart {
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
             if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-            n++;
+            n = (n + 1) | 0;
             continue;
           }
           break;
@@ -638,7 +645,7 @@ export class Hart {
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
             if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-            n++;
+            n = (n + 1) | 0;
             continue;
           }
           break;
@@ -648,7 +655,7 @@ export class Hart {
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
             if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-            n++;
+            n = (n + 1) | 0;
             continue;
           }
           break;
@@ -658,7 +665,7 @@ export class Hart {
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
             if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-            n++;
+            n = (n + 1) | 0;
             continue;
           }
           break;
@@ -668,7 +675,7 @@ export class Hart {
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
             if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
-            n++;
+            n = (n + 1) | 0;
             continue;
           }
           break;
@@ -678,130 +685,105 @@ export class Hart {
           const off = (a - ramBase) >>> 0;
           // Rotating the alignment bits to the top folds the alignment and range checks into one compare.
           const i = ((off >>> 2) | (off << 30)) >>> 0;
-          if (i < words) {
-            x[(w >>> 8) & 63] = ram32[i]!;
-            break;
-          }
-          const v = this.loadSlow(a, 4, instret0 + n, cycle0 + n);
-          if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
-          x[(w >>> 8) & 63] = v;
-          if (this.recheck) { pc = npc; n++; break loop; }
+          if (i >= words) break hot;
+          x[(w >>> 8) & 63] = ram32[i]!;
           break;
         }
         case 13 /* OP_LH */:
         case 16 /* OP_LHU */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          let v: number;
           const i = ((off >>> 1) | (off << 31)) >>> 0;
-          if (i < halves) {
-            v = ram16[i]!;
-          } else {
-            v = this.loadSlow(a, 2, instret0 + n, cycle0 + n);
-            if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
-            if (this.recheck) { pc = npc; n++; break loop; }
-          }
-          x[(w >>> 8) & 63] = (w & 0xff) === 13 /* OP_LH */ ? (v << 16) >> 16 : v & 0xffff;
+          if (i >= halves) break hot;
+          const v = ram16[i]!;
+          x[(w >>> 8) & 63] = (w & 0xff) === 13 /* OP_LH */ ? v : v & 0xffff;
           break;
         }
         case 12 /* OP_LB */:
         case 15 /* OP_LBU */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          let v: number;
-          if (off < ramSize) {
-            v = ram[off]!;
-          } else {
-            v = this.loadSlow(a, 1, instret0 + n, cycle0 + n);
-            if (this.slowCause >= 0) { exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop; }
-            if (this.recheck) { pc = npc; n++; break loop; }
-          }
-          x[(w >>> 8) & 63] = (w & 0xff) === 12 /* OP_LB */ ? (v << 24) >> 24 : v & 0xff;
+          if (off >= ramSize) break hot;
+          const v = ram[off]!;
+          x[(w >>> 8) & 63] = (w & 0xff) === 12 /* OP_LB */ ? (v << 24) >> 24 : v;
           break;
         }
         case 19 /* OP_SW */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           const i = ((off >>> 2) | (off << 30)) >>> 0;
-          if (i < words) {
-            ram32[i] = x[(w >>> 19) & 31]!;
-            if (pageFlags[off >>> 12] === 0) break;
-          }
-          if (this.storeSlow(a, off, 4, x[(w >>> 19) & 31]!, instret0 + n, cycle0 + n)) {
-            exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
-          }
-          if (this.recheck) { pc = npc; n++; break loop; }
+          // Stores into flagged pages (decoded code, watched pages) take the slow path.
+          if (!(i < words) || pageFlags[off >>> 12] !== 0) break hot;
+          ram32[i] = x[(w >>> 19) & 31]!;
           break;
         }
         case 18 /* OP_SH */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
           const i = ((off >>> 1) | (off << 31)) >>> 0;
-          if (i < halves) {
-            ram16[i] = x[(w >>> 19) & 31]!;
-            if (pageFlags[off >>> 12] === 0) break;
-          }
-          if (this.storeSlow(a, off, 2, x[(w >>> 19) & 31]! & 0xffff, instret0 + n, cycle0 + n)) {
-            exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
-          }
-          if (this.recheck) { pc = npc; n++; break loop; }
+          // Stores into flagged pages (decoded code, watched pages) take the slow path.
+          if (!(i < halves) || pageFlags[off >>> 12] !== 0) break hot;
+          ram16[i] = x[(w >>> 19) & 31]!;
           break;
         }
         case 17 /* OP_SB */: {
           const a = (x[(w >>> 14) & 31]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if (off < ramSize) {
-            ram[off] = x[(w >>> 19) & 31]!;
-            if (pageFlags[off >>> 12] === 0) break;
-          }
-          if (this.storeSlow(a, off, 1, x[(w >>> 19) & 31]! & 0xff, instret0 + n, cycle0 + n)) {
-            exit = EXIT_TRAP; cause = this.slowCause; tval = a; break loop;
-          }
-          if (this.recheck) { pc = npc; n++; break loop; }
+          // Stores into flagged pages (decoded code, watched pages) take the slow path.
+          if (!(off < ramSize) || pageFlags[off >>> 12] !== 0) break hot;
+          ram[off] = x[(w >>> 19) & 31]!;
           break;
         }
 
         case 39 /* OP_FENCE */:
           break;
 
-        case 0 /* OP_UNDECODED */: {
-          const off = (pc - ramBase) >>> 0;
-          if (this.fill(blk, rel, off) === 0) {
-            exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS;
-            tval = off >= ramSize ? pc : (pc + 2) | 0;
-            break loop;
-          }
-          continue;
-        }
-        case 70 /* OP_BLOCK_END */: {
-          const off = (pc - ramBase) >>> 0;
-          if (off >= ramSize) { exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc; break loop; }
-          blk = this.block(off >>> BLOCK_SHIFT);
-          blkPc = (pc - (off & 1023)) | 0;
-          continue;
-        }
-
-        default: {
-          const r = this.cold(w, imm, pc, instret0 + n, cycle0 + n);
-          if (r === COLD_NEXT) break;
-          if (r === COLD_END_CHUNK) { pc = npc; n++; break loop; }
-          if (r === COLD_TRAP) { exit = EXIT_TRAP; cause = this.slowCause; tval = this.slowTval; break loop; }
-          if (r === COLD_JUMP) {
-            // mret: new pc and privilege; run() must re-evaluate interrupts.
-            pc = this.pc & ~1;
-            n++;
-            break loop;
-          }
-          if (r === COLD_ECALL) { exit = EXIT_ECALL; n++; break loop; }
-          // COLD_WFI
-          pc = npc;
-          n++;
-          exit = EXIT_WFI;
-          break loop;
-        }
+        default:
+          // OP_UNDECODED, OP_BLOCK_END and everything rare: handled below, outside the hot loop.
+          break hot;
       }
       pc = npc;
-      n++;
+      n = (n + 1) | 0;
+    }
+
+      // The instruction at pc left the hot loop.
+      const rel = (pc - blkPc) | 0;
+      const w = blk[rel]!;
+      const imm = blk[(rel + 1) | 0]!;
+      const npc = (pc + (w >>> 24)) | 0;
+      const op = w & 0xff;
+      if (op === 0 /* OP_UNDECODED */) {
+        const off = (pc - ramBase) >>> 0;
+        if (this.fill(blk, rel, off) === 0) {
+          exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS;
+          tval = off >= ramSize ? pc : (pc + 2) | 0;
+          break;
+        }
+        continue;
+      }
+      if (op === 70 /* OP_BLOCK_END */) {
+        const off = (pc - ramBase) >>> 0;
+        if (off >= ramSize) { exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc; break; }
+        blk = this.block(off >>> BLOCK_SHIFT);
+        blkPc = (pc - (off & 1023)) | 0;
+        continue;
+      }
+      const r = this.cold(w, imm, pc, instret0 + n, cycle0 + n);
+      if (r === COLD_NEXT) { pc = npc; n = (n + 1) | 0; continue; }
+      if (r === COLD_END_CHUNK) { pc = npc; n = (n + 1) | 0; break; }
+      if (r === COLD_TRAP) { exit = EXIT_TRAP; cause = this.slowCause; tval = this.slowTval; break; }
+      if (r === COLD_JUMP) {
+        // mret: new pc and privilege; run() must re-evaluate interrupts.
+        pc = this.pc & ~1;
+        n = (n + 1) | 0;
+        break;
+      }
+      if (r === COLD_ECALL) { exit = EXIT_ECALL; n = (n + 1) | 0; break; }
+      // COLD_WFI
+      pc = npc;
+      n = (n + 1) | 0;
+      exit = EXIT_WFI;
+      break;
     }
 
     this.pc = pc >>> 0;
@@ -872,6 +854,32 @@ export class Hart {
     const op = w & 0xff;
     const rd = (w >>> 8) & 63;
     switch (op) {
+      // Loads and stores that missed exec()'s plain-RAM fast path: devices, shared
+      // windows, misaligned or faulting addresses, stores into flagged pages.
+      case OP_LW: case OP_LH: case OP_LHU: case OP_LB: case OP_LBU: {
+        const a = (x[(w >>> 14) & 31]! + imm) | 0;
+        const v = this.loadSlow(a, op === OP_LW ? 4 : op === OP_LB || op === OP_LBU ? 1 : 2, instret, cycle);
+        if (this.slowCause >= 0) return this.fault(this.slowCause, a);
+        x[rd] = op === OP_LH ? (v << 16) >> 16 : op === OP_LB ? (v << 24) >> 24 : v;
+        return this.recheck ? COLD_END_CHUNK : COLD_NEXT;
+      }
+      case OP_SW: case OP_SH: case OP_SB: {
+        const a = (x[(w >>> 14) & 31]! + imm) | 0;
+        const bus = this.bus;
+        const off = (a - bus.ramBase) >>> 0;
+        const width = op === OP_SW ? 4 : op === OP_SH ? 2 : 1;
+        const v = x[(w >>> 19) & 31]!;
+        // Plain RAM in a flagged page: write it here; storeSlow() then tells the bus hook.
+        if ((a & (width - 1)) === 0 && off + width <= bus.ramSize) {
+          if (width === 4) bus.ram32[off >>> 2] = v;
+          else if (width === 2) bus.ram16[off >>> 1] = v;
+          else bus.ram[off] = v;
+        }
+        if (this.storeSlow(a, off, width, width === 4 ? v : width === 2 ? v & 0xffff : v & 0xff, instret, cycle)) {
+          return this.fault(this.slowCause, a);
+        }
+        return this.recheck ? COLD_END_CHUNK : COLD_NEXT;
+      }
       case OP_CSRRW: case OP_CSRRS: case OP_CSRRC: case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI: {
         this.sync(instret, cycle);
         const r = this.csrInsn(w, imm);
