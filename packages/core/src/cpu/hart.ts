@@ -115,11 +115,9 @@ const COLD_WFI = 5;
 /**
  * Decode-cache blocks have two guard slots past their 512 instruction slots
  * (for a fall-through from a 2- or 4-byte instruction at the last halfword);
- * they hold OP_BLOCK_END, which looks up the next block.
+ * they hold OP_BLOCK_END, which sends exec() to the next block.
  */
 const BLOCK_SLOTS = BLOCK_BYTES + 4;
-/** Stand-in block after a jump leaves the current one: every slot says "look up pc's block". */
-const SWITCH_BLOCK: Int32Array = /* @__PURE__ */ new Int32Array(BLOCK_SLOTS).fill(OP_BLOCK_END);
 
 /**
  * One RV32IMAC (or RV32IMA) hart with M and U modes: rvisor's fast interpreter,
@@ -176,13 +174,23 @@ export class Hart {
 
   private readonly regs = new Int32Array(33);
   private readonly allowC: boolean;
-  /** Decode cache: one block per KiB of RAM, allocated on first execution. */
-  private blocks: (Int32Array | null)[];
   /**
-   * The decode block exec() last ran in and its guest address. Blocks are
-   * never replaced (invalidation zeroes their slots), so the pair stays valid.
+   * The decode cache: one flat array holding a block of BLOCK_SLOTS per KiB of
+   * RAM that has run, allocated on first execution (the array doubles when full).
+   * One array, not one per block, so exec() reads it through a single constant
+   * and V8 keeps its checks and base pointer out of the hot loop's variables.
    */
-  private lastBlk: Int32Array = SWITCH_BLOCK;
+  private dc = new Int32Array(BLOCK_SLOTS);
+  /** Blocks allocated in `dc`. */
+  private dcBlocks = 0;
+  /** Slot index in `dc` of each RAM block's decode block, -1 while it has none. */
+  private readonly blockBase: Int32Array;
+  /**
+   * The decode block exec() last ran in (slot index) and its guest address.
+   * Blocks never move (growing copies them in place; invalidation zeroes
+   * slots), so the pair stays valid.
+   */
+  private lastBase = -1;
   private lastBlkPc = 0;
   private readonly scratch = new Int32Array(2);
   /** Set by hooks during run(): end the chunk at the next instruction boundary. */
@@ -210,7 +218,7 @@ export class Hart {
     this.hartId = (options.hartId ?? 0) >>> 0;
     this.hostTraps = options.hostTraps ?? false;
     this.x = this.regs.subarray(0, 32);
-    this.blocks = new Array<Int32Array | null>((bus.ramSize + BLOCK_MASK) >>> BLOCK_SHIFT).fill(null);
+    this.blockBase = new Int32Array((bus.ramSize + BLOCK_MASK) >>> BLOCK_SHIFT).fill(-1);
     if (bus.onFlaggedStore === null) bus.onFlaggedStore = (off, width) => this.invalidate(off, width);
     this.reset(bus.ramBase, PRIV_M);
   }
@@ -245,11 +253,7 @@ export class Hart {
   /** Forget every decoded instruction (fence.i, host-side code loading). */
   flushDecodeCache(): void {
     // Zeroing (rather than dropping) keeps block references held by a running loop valid.
-    const blocks = this.blocks;
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i];
-      if (b) b.fill(0, 0, BLOCK_BYTES);
-    }
+    for (let k = 0; k < this.dcBlocks; k++) this.dc.fill(0, k * BLOCK_SLOTS, k * BLOCK_SLOTS + BLOCK_BYTES);
     if (this.tier !== null) this.tier.flush();
   }
 
@@ -268,14 +272,15 @@ export class Hart {
    * PAGE_CODE pages; a VM that chains hooks must forward to it.
    */
   invalidate(off: number, width: number): void {
-    const blocks = this.blocks;
+    const bases = this.blockBase;
+    const dc = this.dc;
     // An instruction starting up to 2 bytes before `off` can cover it.
     let s = (off - 2) & ~1;
     if (s < 0) s = 0;
     const end = off + width;
     for (; s < end; s += 2) {
-      const b = blocks[s >>> BLOCK_SHIFT];
-      if (b) b[s & BLOCK_MASK] = 0;
+      const base = bases[s >>> BLOCK_SHIFT]!;
+      if (base >= 0) dc[base + (s & BLOCK_MASK)] = 0;
     }
     if (this.tier !== null) this.tier.invalidate(off, width);
   }
@@ -323,15 +328,13 @@ export class Hart {
   hasRun(pc: number): boolean {
     const off = (pc - this.bus.ramBase) >>> 0;
     if (off >= this.bus.ramSize) return false;
-    const b = this.blocks[off >>> BLOCK_SHIFT];
-    return b !== null && b !== undefined && b[off & BLOCK_MASK] !== 0;
+    const base = this.blockBase[off >>> BLOCK_SHIFT]!;
+    return base >= 0 && this.dc[base + (off & BLOCK_MASK)] !== 0;
   }
 
-  /** Host bytes held by the decode cache (blocks allocated so far plus the block table). */
+  /** Host bytes held by the decode cache (the block array, allocated blocks and spare room, plus the block table). */
   decodeCacheBytes(): number {
-    let n = this.blocks.length * 8;
-    for (const b of this.blocks) if (b) n += b.byteLength;
-    return n;
+    return this.dc.byteLength + this.blockBase.byteLength;
   }
 
   /** Enabled pending interrupts (mip & mie), MTIP included. */
@@ -448,17 +451,26 @@ export class Hart {
     return (lo | (r[off + 2]! << 16) | (r[off + 3]! << 24)) >>> 0;
   }
 
-  /** Block of the decode cache for RAM block `index`, created (and its page flagged) on first use. */
-  private block(index: number): Int32Array {
-    let b = this.blocks[index];
-    if (!b) {
-      b = new Int32Array(BLOCK_SLOTS);
-      b[BLOCK_BYTES] = OP_BLOCK_END;
-      b[BLOCK_BYTES + 2] = OP_BLOCK_END;
-      this.blocks[index] = b;
+  /**
+   * Slot index in `dc` of the decode block for RAM block `index`, created (and
+   * its page flagged) on first use. May replace `dc` with a larger copy.
+   */
+  private block(index: number): number {
+    let base = this.blockBase[index]!;
+    if (base < 0) {
+      base = this.dcBlocks * BLOCK_SLOTS;
+      if (base + BLOCK_SLOTS > this.dc.length) {
+        const grown = new Int32Array(this.dc.length * 2);
+        grown.set(this.dc);
+        this.dc = grown;
+      }
+      this.dcBlocks++;
+      this.dc[base + BLOCK_BYTES] = OP_BLOCK_END;
+      this.dc[base + BLOCK_BYTES + 2] = OP_BLOCK_END;
+      this.blockBase[index] = base;
       this.flagCode((index << BLOCK_SHIFT) >>> 12);
     }
-    return b;
+    return base;
   }
 
   /**
@@ -506,6 +518,10 @@ export class Hart {
    */
   private exec(limit: number): number {
     limit |= 0;
+    if (limit <= 0) {
+      this.exitReason = EXIT_CHUNK;
+      return 0;
+    }
     // Everything that must end the chunk early leaves with `break loop` (limit stays loop-invariant).
     const x = this.regs;
     const bus = this.bus;
@@ -523,16 +539,19 @@ export class Hart {
     const cycle0 = this.cycle;
     // pc is even by construction (jumps clear bit 0); the mask only guards a host-set odd pc.
     let pc = this.pc & ~1;
-    // Start in the block the last chunk ended in when pc is still inside it (a
-    // window that resumes where the previous one stopped), else in the switch
-    // block: the first fetch finds pc's real block (or faults).
-    const switchBlock = SWITCH_BLOCK;
-    let blk: Int32Array = switchBlock;
-    let blkPc = pc & ~1023;
-    if (((pc - this.lastBlkPc) >>> 0) < 1024) {
-      blk = this.lastBlk;
-      blkPc = this.lastBlkPc | 0;
+    // pc's decode block: the one the last chunk ended in when pc is still inside it
+    // (a window that resumes where the previous one stopped), else looked up.
+    // Slot of pc = pc - bias; blkPc is the block's guest address.
+    let blkPc = this.lastBlkPc | 0;
+    let bias = (blkPc - this.lastBase) | 0;
+    if (this.lastBase < 0 || ((pc - blkPc) >>> 0) >= 1024) {
+      const off = (pc - ramBase) >>> 0;
+      if (off >= ramSize) return this.fetchFault(pc);
+      blkPc = (pc - (off & 1023)) | 0;
+      bias = (blkPc - this.block(off >>> BLOCK_SHIFT)) | 0;
     }
+    // Read after the lookup (which may have grown it); constant for the whole chunk.
+    const dc = this.dc;
     let n = 0;
     let exit = EXIT_CHUNK;
     let cause = 0;
@@ -540,15 +559,16 @@ export class Hart {
 
     // Two loops: the inner one runs the frequent instructions and calls nothing, so
     // V8 keeps its variables in registers as plain integers; every instruction it
-    // cannot finish on its fast path (a decode miss, a block change, a load or store
-    // that is not plain RAM, a rare instruction) leaves it with pc at that
-    // instruction, and the outer loop handles it with calls.
+    // cannot finish on its fast path (a decode miss, a load or store that is not plain
+    // RAM, a rare instruction) leaves it with pc at that instruction, a jump into
+    // another decode block leaves it after the jump, and the outer loop handles both
+    // with calls.
     loop: for (;;) {
     hot: for (;;) {
       if (n >= limit) break loop;
-      const rel = (pc - blkPc) | 0;
-      const w = blk[rel]!;
-      const imm = blk[(rel + 1) | 0]!;
+      const rel = (pc - bias) | 0;
+      const w = dc[rel]!;
+      const imm = dc[(rel + 1) | 0]!;
       const npc = (pc + (w >>> 24)) | 0;
 
       switch (w & 0xff) {
@@ -606,8 +626,8 @@ export class Hart {
           if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
           x[(w >>> 8) & 63] = npc;
           pc = t;
-          if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
           n = (n + 1) | 0;
+          if (((t - blkPc) >>> 0) >= 1024) break hot;
           continue;
         }
         case 5 /* OP_JALR */: {
@@ -615,8 +635,8 @@ export class Hart {
           if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
           x[(w >>> 8) & 63] = npc;
           pc = t;
-          if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
           n = (n + 1) | 0;
+          if (((t - blkPc) >>> 0) >= 1024) break hot;
           continue;
         }
         case 6 /* OP_BEQ */:
@@ -624,8 +644,8 @@ export class Hart {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
-            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
             n = (n + 1) | 0;
+              if (((t - blkPc) >>> 0) >= 1024) break hot;
             continue;
           }
           break;
@@ -634,8 +654,8 @@ export class Hart {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
-            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
             n = (n + 1) | 0;
+              if (((t - blkPc) >>> 0) >= 1024) break hot;
             continue;
           }
           break;
@@ -644,8 +664,8 @@ export class Hart {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
-            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
             n = (n + 1) | 0;
+              if (((t - blkPc) >>> 0) >= 1024) break hot;
             continue;
           }
           break;
@@ -654,8 +674,8 @@ export class Hart {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
-            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
             n = (n + 1) | 0;
+              if (((t - blkPc) >>> 0) >= 1024) break hot;
             continue;
           }
           break;
@@ -664,8 +684,8 @@ export class Hart {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
-            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
             n = (n + 1) | 0;
+              if (((t - blkPc) >>> 0) >= 1024) break hot;
             continue;
           }
           break;
@@ -674,8 +694,8 @@ export class Hart {
             const t = (pc + imm) | 0;
             if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
             pc = t;
-            if (((t - blkPc) >>> 0) >= 1024) { blk = switchBlock; blkPc = t & ~1023; }
             n = (n + 1) | 0;
+              if (((t - blkPc) >>> 0) >= 1024) break hot;
             continue;
           }
           break;
@@ -746,26 +766,33 @@ export class Hart {
       n = (n + 1) | 0;
     }
 
+      if (((pc - blkPc) >>> 0) >= 1024) {
+        // A jump, or running off the end (a guard slot), left the block: find pc's
+        // block (or fault), then back to the hot loop. A jump that used up the
+        // budget ends the chunk first: the fetch at its target belongs to the next one.
+        if (n >= limit) break;
+        const off = (pc - ramBase) >>> 0;
+        if (off >= ramSize) { exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc; break; }
+        const base = this.block(off >>> BLOCK_SHIFT);
+        blkPc = (pc - (off & 1023)) | 0;
+        bias = (blkPc - base) | 0;
+        // A new block grew the cache: the next chunk starts with the new array.
+        if (this.dc !== dc) break;
+        continue;
+      }
       // The instruction at pc left the hot loop.
-      const rel = (pc - blkPc) | 0;
-      const w = blk[rel]!;
-      const imm = blk[(rel + 1) | 0]!;
+      const rel = (pc - bias) | 0;
+      const w = dc[rel]!;
+      const imm = dc[(rel + 1) | 0]!;
       const npc = (pc + (w >>> 24)) | 0;
       const op = w & 0xff;
       if (op === 0 /* OP_UNDECODED */) {
         const off = (pc - ramBase) >>> 0;
-        if (this.fill(blk, rel, off) === 0) {
+        if (this.fill(dc, rel, off) === 0) {
           exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS;
           tval = off >= ramSize ? pc : (pc + 2) | 0;
           break;
         }
-        continue;
-      }
-      if (op === 70 /* OP_BLOCK_END */) {
-        const off = (pc - ramBase) >>> 0;
-        if (off >= ramSize) { exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc; break; }
-        blk = this.block(off >>> BLOCK_SHIFT);
-        blkPc = (pc - (off & 1023)) | 0;
         continue;
       }
       const r = this.cold(w, imm, pc, instret0 + n, cycle0 + n);
@@ -789,12 +816,21 @@ export class Hart {
     this.pc = pc >>> 0;
     this.instret = instret0 + n;
     this.cycle = cycle0 + n;
-    this.lastBlk = blk;
+    this.lastBase = (blkPc - bias) | 0;
     this.lastBlkPc = blkPc;
     this.exitReason = exit;
     this.trapCause = cause;
     this.trapTval = tval;
     return n;
+  }
+
+  /** exec() found pc outside RAM before running anything: an instruction access fault at pc. */
+  private fetchFault(pc: number): number {
+    this.pc = pc >>> 0;
+    this.exitReason = EXIT_TRAP;
+    this.trapCause = CAUSE_FETCH_ACCESS;
+    this.trapTval = pc;
+    return 0;
   }
 
   /** Publish the counters mid-chunk, before code outside the hart can look at them. */
