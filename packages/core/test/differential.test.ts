@@ -757,6 +757,49 @@ function straight(rng: Rng, a: Asm, allowC: boolean, allowTraps: boolean): void 
  * immediate each time round, before executing it (with or without fence.i):
  * decoded-instruction caches must notice.
  */
+/**
+ * One of the instruction pairs the interpreter fuses into one dispatch (hart.ts,
+ * "Fused pairs"): addi+addi, lw+lw, lh+lh, mul+add, add+bne, addi+bne. Loads
+ * sometimes miss (misaligned) in either half; branches skip a short run forward.
+ */
+function fusedPair(rng: Rng, a: Asm, allowC: boolean, allowTraps: boolean): void {
+  const rd = freeReg(rng);
+  const r1 = freeReg(rng);
+  const r2 = freeReg(rng);
+  const load = (f3: number) => {
+    const w = f3 === 2 ? 4 : 2;
+    const off = rng.below(2048 / w) * w + (allowTraps && rng.chance(0.1) ? 1 : 0);
+    a.emit(enc.i(off, rng.pick([2, 3]), f3, freeReg(rng), 0x03));
+  };
+  const bneOver = () => {
+    const at = a.words.length;
+    const from = a.at;
+    a.emit(0);
+    for (let n = 1 + rng.below(3); n > 0; n--) straight(rng, a, allowC, false);
+    a.words[at] = [enc.b(a.at - from, rng.chance(0.5) ? 0 : r2, rd, 1), 4];
+  };
+  switch (rng.below(6)) {
+    case 0:
+      a.emit(enc.i(rng.below(4096) - 2048, r1, 0, rd, 0x13));
+      a.emit(enc.i(rng.below(4096) - 2048, rng.chance(0.5) ? rd : r2, 0, freeReg(rng), 0x13));
+      return;
+    case 1: load(2); load(2); return;
+    case 2: load(1); load(1); return;
+    case 3:
+      a.emit(enc.r(1, r2, r1, 0, rd)); // mul
+      a.emit(enc.r(0, rd, r2, 0, rng.chance(0.5) ? r2 : freeReg(rng))); // add, often accumulating
+      return;
+    case 4:
+      a.emit(enc.r(0, r2, r1, 0, rd)); // add
+      bneOver();
+      return;
+    default:
+      a.emit(enc.i(rng.below(16) - 8, r1, 0, rd, 0x13)); // addi
+      bneOver();
+      return;
+  }
+}
+
 function selfModifyingLoop(rng: Rng, a: Asm, allowC: boolean): void {
   const regs: number[] = [];
   while (regs.length < 4) {
@@ -775,6 +818,11 @@ function selfModifyingLoop(rng: Rng, a: Asm, allowC: boolean): void {
   const fence = rng.chance(0.5);
   a.emit(enc.s(fence ? 12 : 8, rb, ra, 2)); // sw rb, target(ra)
   if (fence) a.emit(0x0000_100f); // fence.i
+  // Half the time the target is the second half of a fused addi+addi pair.
+  if (!fence && rng.chance(0.5)) {
+    a.words[a.words.length - 1] = [enc.s(12, rb, ra, 2), 4]; // sw rb, target(ra) past the extra addi
+    a.emit(enc.i(1, rd, 0, rd, 0x13)); // addi rd, rd, 1
+  }
   a.emit(enc.i(100, rd, 0, rd, 0x13)); // target: addi rd, rd, 100 until rewritten
   a.emit(enc.r(0, rc, rb, 0, rb)); // add rb, rb, rc
   a.emit(enc.i(-1, 4, 0, 4, 0x13)); // addi x4, x4, -1
@@ -798,6 +846,8 @@ function program(rng: Rng, allowC: boolean): Program {
     const r = rng.below(10);
     if (r < 5) {
       for (let n = 1 + rng.below(8); n > 0; n--) straight(rng, a, allowC, true);
+    } else if (r < 6 && rng.chance(0.5)) {
+      for (let n = 1 + rng.below(4); n > 0; n--) fusedPair(rng, a, allowC, true);
     } else if (r < 7) {
       // forward branch over a short run, taken or not depending on the data
       const f3 = rng.pick([0, 1, 4, 5, 6, 7]);
@@ -920,7 +970,7 @@ streams('random programs run in lock step, instruction by instruction', () => {
   if (globalThis.process?.env.RVISOR_DIFF_STATS) console.log(seen);
 });
 
-streams('run(budget) stops after exactly the budget, like that many reference steps', () => {
+streams('run(budget) stops after exactly the budget, like that many reference steps, chunk after chunk', () => {
   const rng = new Rng(SEED ^ 0x0bad_cafe);
   const fails = new Failures();
   let total = 0;
@@ -929,21 +979,29 @@ streams('run(budget) stops after exactly the budget, like that many reference st
     const p = pair(isa, false);
     const prog = program(rng, isa === 'rv32imac');
     const s = programState(rng, isa, prog);
-    const budget = rng.pick([1, 2, 7, 64, 1 + rng.below(3000)]);
     install(p, s);
     total++;
-    let steps = 0;
-    let a = STOP_BUDGET;
-    while (steps < budget) {
-      a = p.ref.step();
-      steps++;
+    // Several budgets in a row, so chunks end at every kind of place (inside fused pairs too).
+    for (let chunk = 0; chunk < 8; chunk++) {
+      const budget = rng.pick([1, 2, 3, 7, 64, 1 + rng.below(3000)]);
+      const instret0 = p.ref.instret;
+      let steps = 0;
+      let a = STOP_BUDGET;
+      while (steps < budget) {
+        a = p.ref.step();
+        steps++;
+        if (a !== STOP_BUDGET) break;
+      }
+      const b = p.hart.run(budget);
+      const diffs = compare(p, a, b);
+      if (p.hart.used !== steps) diffs.push(`used: reference steps ${steps} vs hart.used ${p.hart.used}`);
+      if (p.hart.retired !== p.ref.instret - instret0) diffs.push(`retired: reference ${p.ref.instret - instret0} vs hart ${p.hart.retired}`);
+      if (diffs.length) {
+        fails.add(`program ${n} (${isa})`, `chunk ${chunk}, budget ${budget}; start ${describe(s, isa, false)}`, diffs);
+        break;
+      }
       if (a !== STOP_BUDGET) break;
     }
-    const b = p.hart.run(budget);
-    const diffs = compare(p, a, b);
-    if (p.hart.used !== steps) diffs.push(`used: reference steps ${steps} vs hart.used ${p.hart.used}`);
-    if (p.hart.retired !== p.ref.instret - s.instret) diffs.push(`retired: reference ${p.ref.instret - s.instret} vs hart ${p.hart.retired}`);
-    if (diffs.length) fails.add(`program ${n} (${isa})`, `budget ${budget}; start ${describe(s, isa, false)}`, diffs);
   }
   assert.ok(fails.count === 0, fails.report(SEED ^ 0x0bad_cafe, total));
 });

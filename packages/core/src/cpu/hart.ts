@@ -34,7 +34,7 @@ import { decodeTo } from './decode.ts';
 import {
   OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR, OP_AMOSWAP, OP_AMOXOR, OP_BLOCK_END,
   OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_EBREAK, OP_ECALL, OP_FENCE_I, OP_ILLEGAL, OP_LR,
-  OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LW, OP_MRET, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
+  OP_ADD, OP_ADDI, OP_BNE, OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LW, OP_MRET, OP_MUL, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
 } from './ops.ts';
 import { csrAccessible, csrExists, csrRead, csrWrite, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV } from './csr.ts';
 import {
@@ -111,6 +111,36 @@ const COLD_TRAP = 2;
 const COLD_JUMP = 3;
 const COLD_ECALL = 4;
 const COLD_WFI = 5;
+
+/**
+ * Fused pairs ("superinstructions"): when fill() decodes an instruction that is
+ * often followed by a particular other one, and the next instruction in the
+ * same block is that one, the first slot gets a fused op id. Its case in the
+ * hot loop runs the first instruction, then the second from the second's own
+ * slot, without a second dispatch. Each pair checks at run time that the
+ * second slot still holds the op it was made for (stores into code zero slots)
+ * and that the budget allows it, else the second runs on its own: exactness
+ * never depends on the pairing. The pairs are the most frequent ones in the
+ * CoreMark-like guest's hot loops (BENCHMARKS.md).
+ */
+const F_ADDI_ADDI = 71;
+const F_LW_LW = 72;
+const F_LH_LH = 73;
+const F_MUL_ADD = 74;
+const F_ADD_BNE = 75;
+const F_ADDI_BNE = 76;
+/** The first instruction's op of each fused op, from F_ADDI_ADDI on. */
+const FUSED_FIRST = [OP_ADDI, OP_LW, OP_LH, OP_MUL, OP_ADD, OP_ADDI];
+
+/** The fused op for `op1` followed by `op2`, or 0. */
+function fusedOp(op1: number, op2: number): number {
+  if (op1 === OP_ADDI) return op2 === OP_ADDI ? F_ADDI_ADDI : op2 === OP_BNE ? F_ADDI_BNE : 0;
+  if (op1 === OP_LW) return op2 === OP_LW ? F_LW_LW : 0;
+  if (op1 === OP_LH) return op2 === OP_LH ? F_LH_LH : 0;
+  if (op1 === OP_MUL) return op2 === OP_ADD ? F_MUL_ADD : 0;
+  if (op1 === OP_ADD) return op2 === OP_BNE ? F_ADD_BNE : 0;
+  return 0;
+}
 
 /**
  * Decode-cache blocks have two guard slots past their 512 instruction slots
@@ -485,7 +515,7 @@ export class Hart {
   }
 
   /** Decode the instruction at RAM offset `off` into its slot; 0 if it runs past the end of RAM. */
-  private fill(b: Int32Array, rel: number, off: number): number {
+  private fill(b: Int32Array, rel: number, off: number, fuse = true): number {
     const bus = this.bus;
     if (off >= bus.ramSize) return 0;
     const r = bus.ram;
@@ -502,7 +532,26 @@ export class Hart {
     if (((packed >>> 8) & 63) === 0) packed |= X_SINK << 8;
     b[rel] = packed;
     b[rel + 1] = s[1]!;
+    if (fuse) {
+      const f = this.pairWithNext(b, rel, off, packed);
+      if (f !== 0) b[rel] = (packed & ~0xff) | f;
+    }
     return packed;
+  }
+
+  /**
+   * The fused op for the instruction just decoded into slot `rel` and the one
+   * after it, or 0. The second is decoded into its own slot (unfused) if it is
+   * not yet; a pair never spans two blocks.
+   */
+  private pairWithNext(b: Int32Array, rel: number, off: number, packed: number): number {
+    const op1 = packed & 0xff;
+    if (op1 !== OP_ADDI && op1 !== OP_LW && op1 !== OP_LH && op1 !== OP_MUL && op1 !== OP_ADD) return 0;
+    const len1 = packed >>> 24;
+    if ((off & BLOCK_MASK) + len1 >= BLOCK_BYTES) return 0;
+    let p2 = b[rel + len1]!;
+    if (p2 === 0) p2 = this.fill(b, rel + len1, off + len1, false);
+    return p2 === 0 ? 0 : fusedOp(op1, p2 & 0xff);
   }
 
   /**
@@ -596,6 +645,94 @@ export class Hart {
         case 38 /* OP_AND */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & x[(w >>> 19) & 31]!; break;
 
         case 51 /* OP_MUL */: x[(w >>> 8) & 63] = Math.imul(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
+
+        // Fused pairs: the first instruction retires, then the second (at pc, in slot r2)
+        // runs here if the budget allows and its slot still holds the expected op;
+        // otherwise the loop goes on with it as a single instruction.
+        case 71 /* F_ADDI_ADDI */: {
+          x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0;
+          pc = npc;
+          n = (n + 1) | 0;
+          const r2 = (rel + (w >>> 24)) | 0;
+          const w2 = dc[r2]!;
+          if (n >= limit || (w2 & 0xff) !== 20 /* OP_ADDI */) continue;
+          x[(w2 >>> 8) & 63] = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) | 0;
+          pc = (pc + (w2 >>> 24)) | 0;
+          n = (n + 1) | 0;
+          continue;
+        }
+        case 72 /* F_LW_LW */: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          const i = ((off >>> 2) | (off << 30)) >>> 0;
+          if (i >= words) break hot;
+          x[(w >>> 8) & 63] = ram32[i]!;
+          pc = npc;
+          n = (n + 1) | 0;
+          const r2 = (rel + (w >>> 24)) | 0;
+          const w2 = dc[r2]!;
+          if (n >= limit || (w2 & 0xff) !== 14 /* OP_LW */) continue;
+          const a2 = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) | 0;
+          const off2 = (a2 - ramBase) >>> 0;
+          const i2 = ((off2 >>> 2) | (off2 << 30)) >>> 0;
+          if (i2 >= words) continue;
+          x[(w2 >>> 8) & 63] = ram32[i2]!;
+          pc = (pc + (w2 >>> 24)) | 0;
+          n = (n + 1) | 0;
+          continue;
+        }
+        case 73 /* F_LH_LH */: {
+          const a = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          const i = ((off >>> 1) | (off << 31)) >>> 0;
+          if (i >= halves) break hot;
+          x[(w >>> 8) & 63] = ram16[i]!;
+          pc = npc;
+          n = (n + 1) | 0;
+          const r2 = (rel + (w >>> 24)) | 0;
+          const w2 = dc[r2]!;
+          if (n >= limit || (w2 & 0xff) !== 13 /* OP_LH */) continue;
+          const a2 = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) | 0;
+          const off2 = (a2 - ramBase) >>> 0;
+          const i2 = ((off2 >>> 1) | (off2 << 31)) >>> 0;
+          if (i2 >= halves) continue;
+          x[(w2 >>> 8) & 63] = ram16[i2]!;
+          pc = (pc + (w2 >>> 24)) | 0;
+          n = (n + 1) | 0;
+          continue;
+        }
+        case 74 /* F_MUL_ADD */: {
+          x[(w >>> 8) & 63] = Math.imul(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!);
+          pc = npc;
+          n = (n + 1) | 0;
+          const r2 = (rel + (w >>> 24)) | 0;
+          const w2 = dc[r2]!;
+          if (n >= limit || (w2 & 0xff) !== 29 /* OP_ADD */) continue;
+          x[(w2 >>> 8) & 63] = (x[(w2 >>> 14) & 31]! + x[(w2 >>> 19) & 31]!) | 0;
+          pc = (pc + (w2 >>> 24)) | 0;
+          n = (n + 1) | 0;
+          continue;
+        }
+        case 75 /* F_ADD_BNE */:
+        case 76 /* F_ADDI_BNE */: {
+          x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + ((w & 0xff) === 75 ? x[(w >>> 19) & 31]! : imm)) | 0;
+          pc = npc;
+          n = (n + 1) | 0;
+          const r2 = (rel + (w >>> 24)) | 0;
+          const w2 = dc[r2]!;
+          if (n >= limit || (w2 & 0xff) !== 7 /* OP_BNE */) continue;
+          if (x[(w2 >>> 14) & 31] !== x[(w2 >>> 19) & 31]) {
+            const t = (pc + dc[(r2 + 1) | 0]!) | 0;
+            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+            pc = t;
+            n = (n + 1) | 0;
+            if (((t - blkPc) >>> 0) >= 1024) break hot;
+            continue;
+          }
+          pc = (pc + (w2 >>> 24)) | 0;
+          n = (n + 1) | 0;
+          continue;
+        }
         case 52 /* OP_MULH */: x[(w >>> 8) & 63] = mulh(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
         case 53 /* OP_MULHSU */: x[(w >>> 8) & 63] = mulhsu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
         case 54 /* OP_MULHU */: x[(w >>> 8) & 63] = mulhu(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
@@ -780,9 +917,10 @@ export class Hart {
         if (this.dc !== dc) break;
         continue;
       }
-      // The instruction at pc left the hot loop.
+      // The instruction at pc left the hot loop (a fused pair: its first instruction).
       const rel = (pc - bias) | 0;
-      const w = dc[rel]!;
+      let w = dc[rel]!;
+      if ((w & 0xff) >= F_ADDI_ADDI) w = (w & ~0xff) | FUSED_FIRST[(w & 0xff) - F_ADDI_ADDI]!;
       const imm = dc[(rel + 1) | 0]!;
       const npc = (pc + (w >>> 24)) | 0;
       const op = w & 0xff;
