@@ -929,6 +929,18 @@ function programState(rng: Rng, isa: Isa, prog: Program): State {
   return s;
 }
 
+/** Step the reference up to `budget` times; it stops early at anything but STOP_BUDGET. */
+function refRun(p: Pair, budget: number): { stop: number; steps: number } {
+  let steps = 0;
+  let stop = STOP_BUDGET;
+  while (steps < budget) {
+    stop = p.ref.step();
+    steps++;
+    if (stop !== STOP_BUDGET) break;
+  }
+  return { stop, steps };
+}
+
 const streams = suite('differential: random programs');
 
 streams('random programs run in lock step, instruction by instruction', () => {
@@ -985,13 +997,7 @@ streams('run(budget) stops after exactly the budget, like that many reference st
     for (let chunk = 0; chunk < 8; chunk++) {
       const budget = rng.pick([1, 2, 3, 7, 64, 1 + rng.below(3000)]);
       const instret0 = p.ref.instret;
-      let steps = 0;
-      let a = STOP_BUDGET;
-      while (steps < budget) {
-        a = p.ref.step();
-        steps++;
-        if (a !== STOP_BUDGET) break;
-      }
+      const { stop: a, steps } = refRun(p, budget);
       const b = p.hart.run(budget);
       const diffs = compare(p, a, b);
       if (p.hart.used !== steps) diffs.push(`used: reference steps ${steps} vs hart.used ${p.hart.used}`);
@@ -1025,13 +1031,7 @@ streams('app profile: hypercalls and faults stop both harts at the same instruct
     total++;
     for (let remaining = 3000; remaining > 0; ) {
       const budget = 1 + rng.below(300);
-      let steps = 0;
-      let a = STOP_BUDGET;
-      while (steps < budget) {
-        a = p.ref.step();
-        steps++;
-        if (a !== STOP_BUDGET) break;
-      }
+      const { stop: a, steps } = refRun(p, budget);
       const instret0 = p.hart.instret;
       const b = p.hart.run(budget);
       const diffs = compare(p, a, b);
