@@ -282,7 +282,7 @@ export class Hart {
 
   /** Forget every decoded instruction (fence.i, host-side code loading). */
   flushDecodeCache(): void {
-    // Zeroing (rather than dropping) keeps block references held by a running loop valid.
+    // Zeroing (rather than dropping) keeps every block at its slots, where a running exec() may be.
     for (let k = 0; k < this.dcBlocks; k++) this.dc.fill(0, k * BLOCK_SLOTS, k * BLOCK_SLOTS + BLOCK_BYTES);
     if (this.tier !== null) this.tier.flush();
   }

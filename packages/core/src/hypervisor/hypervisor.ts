@@ -893,7 +893,7 @@ export class Hypervisor {
     } catch (e) {
       for (const c of added) this.removeChannel(c);
       this.parts.delete(name);
-    this.partsVersion++;
+      this.partsVersion++;
       this.partitioner.release(name);
       this.health.forget(name);
       throw e;

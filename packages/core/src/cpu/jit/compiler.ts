@@ -70,7 +70,7 @@ let supported: boolean | undefined;
 /**
  * Where translated code leaves the exit reason, pc and registers: [why, pc, x1..x31].
  * One process-wide buffer and one `done` function for every hart, so the call
- * target V8 inlines into a translation shared by several harts (see `factories`)
+ * target V8 inlines into a translation shared by several harts (see `plainFns`)
  * is the same for all of them (a per-hart closure deoptimized the shared code at
  * every new VM: "wrong call target").
  */
