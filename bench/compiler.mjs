@@ -5,9 +5,9 @@
 // the same size.
 // QEMU reports no instruction count; all three retire the same program, so its
 // MIPS uses the count rvisor measured. Outputs must match QEMU's or the row is an
-// error. The compiled tiers are timed at peak speed: fresh VMs run the guest until a
-// run is no faster than the ones before (the generated code is shared per process,
-// so that is when V8 has finished optimizing it); "warm-up" is the wall time from the
+// error. The compiled tiers are timed at peak speed: fresh VMs run the guest until two
+// runs in a row are no faster than the ones before (the generated code is shared per
+// process, so that is when V8 has finished optimizing it); "warm-up" is the wall time from the
 // first guest instruction of the first of those runs until a 4M-instruction slice
 // first runs at 90 % of the best slice rate of any run of that tier.
 import { readdirSync } from 'node:fs';
@@ -27,7 +27,7 @@ export const SIZES = { coremark: '8000', sha256: '8', sort: '400000', crc32: '32
 
 export const note = ({ runs }) =>
   `Best of ${runs} runs each at the sizes in bench/compiler.mjs (SIZES); rvisor in-process, the interpreter after one untimed run, ` +
-  'the compiling tier after untimed runs of fresh VMs until a run is no faster than the best before it by 3 % ' +
+  'the compiling tier after untimed runs of fresh VMs until two runs in a row are no faster than the best before them by 3 % ' +
   '("warm-up runs"; each VM has its own code cache, the generated functions are shared per process), ' +
   'qemu-riscv32 as a whole process (start-up included). Ratios are from the same run. ' +
   `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' / ')}.`;
@@ -99,23 +99,24 @@ function runGuest(core, image, argv, tier) {
 
 /**
  * Fresh compiled VMs run the guest one after another (the generated functions and
- * V8's feedback for them are shared per process) until a run is no longer faster
- * than the best before it by 3 % (at least 2, at most MAX_WARMUP_RUNS runs).
+ * V8's feedback for them are shared per process) until two runs in a row are no
+ * faster than the best before them by 3 % (at most MAX_WARMUP_RUNS runs): one slow
+ * run alone may be a deoptimization in progress, not the end of the warm-up.
  * Returns the runs with their slices on one clock from the first instruction.
  */
-const MAX_WARMUP_RUNS = 8;
+const MAX_WARMUP_RUNS = 10;
 function untilPeak(core, image, argv, tier) {
   const done = [];
   let clock = 0;
   let bestMs = Infinity;
-  for (let i = 0; i < MAX_WARMUP_RUNS; i++) {
+  let flat = 0;
+  for (let i = 0; i < MAX_WARMUP_RUNS && flat < 2; i++) {
     const r = runGuest(core, image, argv, tier);
     for (const s of r.slices) s.at += clock;
     clock += r.ms;
     done.push(r);
-    const improved = r.ms < bestMs * 0.97;
+    flat = r.ms < bestMs * 0.97 ? 0 : flat + 1;
     bestMs = Math.min(bestMs, r.ms);
-    if (i >= 1 && !improved) break;
   }
   return done;
 }
