@@ -34,7 +34,7 @@ import { decodeTo } from './decode.ts';
 import {
   OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR, OP_AMOSWAP, OP_AMOXOR, OP_BLOCK_END,
   OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_EBREAK, OP_ECALL, OP_FENCE_I, OP_ILLEGAL, OP_LR,
-  OP_ADD, OP_ADDI, OP_BNE, OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LW, OP_MRET, OP_MUL, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
+  OP_ADD, OP_ADDI, OP_BEQ, OP_BGE, OP_BGEU, OP_BLT, OP_BLTU, OP_BNE, OP_JAL, OP_JALR, OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LW, OP_MRET, OP_MUL, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
 } from './ops.ts';
 import { csrAccessible, csrExists, csrRead, csrWrite, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV } from './csr.ts';
 import {
@@ -91,6 +91,9 @@ const BLOCK_MASK = BLOCK_BYTES - 1;
 /** Register index that swallows writes to x0 (the decoder's rd 0 is remapped here). */
 const X_SINK = 32;
 
+/** Largest RAM a hart addresses (exec() relies on offsets below 2^30). */
+const MAX_RAM = 0x4000_0000;
+
 /** Longest chunk exec() runs without returning to run() (keeps counts in int32 range). */
 const MAX_CHUNK = 0x4000_0000;
 
@@ -131,6 +134,18 @@ const F_ADD_BNE = 75;
 const F_ADDI_BNE = 76;
 /** The first instruction's op of each fused op, from F_ADDI_ADDI on. */
 const FUSED_FIRST = [OP_ADDI, OP_LW, OP_LH, OP_MUL, OP_ADD, OP_ADDI];
+
+/**
+ * Jumps and branches whose target lies in another decode block get op + FAR_DELTA
+ * (77 = far jal, 79..84 = far beq..bgeu), so the hot loop checks nothing on a near
+ * one and leaves the block on a far one. A branch or jal with a misaligned target
+ * (no C) becomes OP_MISJUMP, its own op kept in the rd field, for cold().
+ */
+const FAR_DELTA = 73;
+const OP_MISJUMP = 85;
+
+/** Registers x0..x31 and the x0 sink live in the decode array's first slots while exec() runs. */
+const DC_REGS = 64;
 
 /** The fused op for `op1` followed by `op2`, or 0. */
 function fusedOp(op1: number, op2: number): number {
@@ -210,7 +225,7 @@ export class Hart {
    * One array, not one per block, so exec() reads it through a single constant
    * and V8 keeps its checks and base pointer out of the hot loop's variables.
    */
-  private dc = new Int32Array(BLOCK_SLOTS);
+  private dc = new Int32Array(DC_REGS + BLOCK_SLOTS);
   /** Blocks allocated in `dc`. */
   private dcBlocks = 0;
   /** Slot index in `dc` of each RAM block's decode block, -1 while it has none. */
@@ -241,6 +256,10 @@ export class Hart {
     }
     if ((bus.ramBase & 3) !== 0) {
       throw new RvisorError('HART_RAM_ALIGNMENT', `guest RAM base 0x${bus.ramBase.toString(16)} is not 4-byte aligned`);
+    }
+    if (bus.ramSize > MAX_RAM) {
+      // exec()'s one-compare alignment-and-range check needs RAM offsets below 2^30.
+      throw new RvisorError('HART_RAM_SIZE', `guest RAM of ${bus.ramSize} bytes is over the hart's 1 GiB`);
     }
     this.bus = bus;
     this.isa = isa;
@@ -283,7 +302,10 @@ export class Hart {
   /** Forget every decoded instruction (fence.i, host-side code loading). */
   flushDecodeCache(): void {
     // Zeroing (rather than dropping) keeps every block at its slots, where a running exec() may be.
-    for (let k = 0; k < this.dcBlocks; k++) this.dc.fill(0, k * BLOCK_SLOTS, k * BLOCK_SLOTS + BLOCK_BYTES);
+    for (let k = 0; k < this.dcBlocks; k++) {
+      const base = DC_REGS + k * BLOCK_SLOTS;
+      this.dc.fill(0, base, base + BLOCK_BYTES);
+    }
     if (this.tier !== null) this.tier.flush();
   }
 
@@ -488,7 +510,7 @@ export class Hart {
   private block(index: number): number {
     let base = this.blockBase[index]!;
     if (base < 0) {
-      base = this.dcBlocks * BLOCK_SLOTS;
+      base = DC_REGS + this.dcBlocks * BLOCK_SLOTS;
       if (base + BLOCK_SLOTS > this.dc.length) {
         const grown = new Int32Array(this.dc.length * 2);
         grown.set(this.dc);
@@ -529,9 +551,23 @@ export class Hart {
     const s = this.scratch;
     decodeTo(word, this.allowC, s);
     let packed = s[0]!;
+    let imm = s[1]!;
     if (((packed >>> 8) & 63) === 0) packed |= X_SINK << 8;
+    const op = packed & 0xff;
+    if (op >= OP_LB && op <= OP_SW) {
+      // exec() adds the immediate to rs1 and has the RAM offset.
+      imm = (imm - bus.ramBase) | 0;
+    } else if (op === OP_JAL || (op >= OP_BEQ && op <= OP_BGEU)) {
+      // The target is known now: whether it stays in this block, and whether it is aligned.
+      const t = (off + imm) | 0;
+      if (!this.allowC && (t & 2) !== 0) packed = (packed & ~0x3fff) | (op << 8) | OP_MISJUMP;
+      else if ((t & ~BLOCK_MASK) !== (off & ~BLOCK_MASK)) packed += FAR_DELTA;
+    } else if (op === OP_JALR && !this.allowC) {
+      // The unused rs2 field carries the target bits that must be clear.
+      packed |= 2 << 19;
+    }
     b[rel] = packed;
-    b[rel + 1] = s[1]!;
+    b[rel + 1] = imm;
     if (fuse) {
       const f = this.pairWithNext(b, rel, off, packed);
       if (f !== 0) b[rel] = (packed & ~0xff) | f;
@@ -567,12 +603,8 @@ export class Hart {
    */
   private exec(limit: number): number {
     limit |= 0;
-    if (limit <= 0) {
-      this.exitReason = EXIT_CHUNK;
-      return 0;
-    }
-    // Everything that must end the chunk early leaves with `break loop` (limit stays loop-invariant).
-    const x = this.regs;
+    this.exitReason = EXIT_CHUNK;
+    if (limit <= 0) return 0;
     const bus = this.bus;
     const ram = bus.ram;
     const ram16 = bus.ram16;
@@ -580,10 +612,6 @@ export class Hart {
     const ramBase = bus.ramBase;
     const ramSize = bus.ramSize;
     const pageFlags = bus.pageFlags;
-    const words = ram32.length;
-    const halves = ram16.length;
-    // Without C, a taken jump to a 2-mod-4 target traps (bit 0 is always clear here).
-    const tmask = this.allowC ? 0 : 2;
     const instret0 = this.instret;
     const cycle0 = this.cycle;
     // pc is even by construction (jumps clear bit 0); the mask only guards a host-set odd pc.
@@ -600,25 +628,31 @@ export class Hart {
       bias = (blkPc - this.block(off >>> BLOCK_SHIFT)) | 0;
     }
     // Read after the lookup (which may have grown it); constant for the whole chunk.
+    // The registers move into its first slots for the chunk: one array for registers
+    // and decoded code means one set of checks per instruction, not two.
     const dc = this.dc;
-    let n = 0;
-    let exit = EXIT_CHUNK;
-    let cause = 0;
-    let tval = 0;
+    const x = dc;
+    dc.set(this.regs);
+    // Instructions the chunk may still run (one counter for "retired" and "limit").
+    let left = limit;
 
     // Two loops: the inner one runs the frequent instructions and calls nothing, so
     // V8 keeps its variables in registers as plain integers; every instruction it
     // cannot finish on its fast path (a decode miss, a load or store that is not plain
     // RAM, a rare instruction) leaves it with pc at that instruction, a jump into
     // another decode block leaves it after the jump, and the outer loop handles both
-    // with calls.
+    // with calls. The hot loop's variables are kept few on purpose: what does not fit
+    // in the CPU's registers V8 spills to the stack, and pc then makes a round trip
+    // through memory on every instruction.
     loop: for (;;) {
     hot: for (;;) {
-      if (n >= limit) break loop;
+      if (left <= 0) break loop;
       const rel = (pc - bias) | 0;
       const w = dc[rel]!;
       const imm = dc[(rel + 1) | 0]!;
-      const npc = (pc + (w >>> 24)) | 0;
+      // A branch on the length (predicted) rather than an add of it: the next pc
+      // then does not wait for the load of w.
+      const npc = (w & 0x04000000) !== 0 ? (pc + 4) | 0 : (pc + 2) | 0;
 
       switch (w & 0xff) {
         case 20 /* OP_ADDI */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0; break;
@@ -652,85 +686,70 @@ export class Hart {
         case 71 /* F_ADDI_ADDI */: {
           x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0;
           pc = npc;
-          n = (n + 1) | 0;
-          const r2 = (rel + (w >>> 24)) | 0;
+          left = (left - 1) | 0;
+          const r2 = (pc - bias) | 0;
           const w2 = dc[r2]!;
-          if (n >= limit || (w2 & 0xff) !== 20 /* OP_ADDI */) continue;
+          if (left <= 0 || (w2 & 0xff) !== 20 /* OP_ADDI */) continue;
           x[(w2 >>> 8) & 63] = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) | 0;
           pc = (pc + (w2 >>> 24)) | 0;
-          n = (n + 1) | 0;
+          left = (left - 1) | 0;
           continue;
         }
         case 72 /* F_LW_LW */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          const i = ((off >>> 2) | (off << 30)) >>> 0;
-          if (i >= words) break hot;
-          x[(w >>> 8) & 63] = ram32[i]!;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
+          if (((off | (off << 30)) >>> 0) >= ramSize) break hot;
+          x[(w >>> 8) & 63] = ram32[off >>> 2]!;
           pc = npc;
-          n = (n + 1) | 0;
-          const r2 = (rel + (w >>> 24)) | 0;
+          left = (left - 1) | 0;
+          const r2 = (pc - bias) | 0;
           const w2 = dc[r2]!;
-          if (n >= limit || (w2 & 0xff) !== 14 /* OP_LW */) continue;
-          const a2 = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) | 0;
-          const off2 = (a2 - ramBase) >>> 0;
-          const i2 = ((off2 >>> 2) | (off2 << 30)) >>> 0;
-          if (i2 >= words) continue;
-          x[(w2 >>> 8) & 63] = ram32[i2]!;
+          if (left <= 0 || (w2 & 0xff) !== 14 /* OP_LW */) continue;
+          const off2 = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) >>> 0;
+          if (((off2 | (off2 << 30)) >>> 0) >= ramSize) continue;
+          x[(w2 >>> 8) & 63] = ram32[off2 >>> 2]!;
           pc = (pc + (w2 >>> 24)) | 0;
-          n = (n + 1) | 0;
+          left = (left - 1) | 0;
           continue;
         }
         case 73 /* F_LH_LH */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          const i = ((off >>> 1) | (off << 31)) >>> 0;
-          if (i >= halves) break hot;
-          x[(w >>> 8) & 63] = ram16[i]!;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
+          if (((off | (off << 31)) >>> 0) >= ramSize) break hot;
+          x[(w >>> 8) & 63] = ram16[off >>> 1]!;
           pc = npc;
-          n = (n + 1) | 0;
-          const r2 = (rel + (w >>> 24)) | 0;
+          left = (left - 1) | 0;
+          const r2 = (pc - bias) | 0;
           const w2 = dc[r2]!;
-          if (n >= limit || (w2 & 0xff) !== 13 /* OP_LH */) continue;
-          const a2 = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) | 0;
-          const off2 = (a2 - ramBase) >>> 0;
-          const i2 = ((off2 >>> 1) | (off2 << 31)) >>> 0;
-          if (i2 >= halves) continue;
-          x[(w2 >>> 8) & 63] = ram16[i2]!;
+          if (left <= 0 || (w2 & 0xff) !== 13 /* OP_LH */) continue;
+          const off2 = (x[(w2 >>> 14) & 31]! + dc[(r2 + 1) | 0]!) >>> 0;
+          if (((off2 | (off2 << 31)) >>> 0) >= ramSize) continue;
+          x[(w2 >>> 8) & 63] = ram16[off2 >>> 1]!;
           pc = (pc + (w2 >>> 24)) | 0;
-          n = (n + 1) | 0;
+          left = (left - 1) | 0;
           continue;
         }
         case 74 /* F_MUL_ADD */: {
           x[(w >>> 8) & 63] = Math.imul(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!);
           pc = npc;
-          n = (n + 1) | 0;
-          const r2 = (rel + (w >>> 24)) | 0;
+          left = (left - 1) | 0;
+          const r2 = (pc - bias) | 0;
           const w2 = dc[r2]!;
-          if (n >= limit || (w2 & 0xff) !== 29 /* OP_ADD */) continue;
+          if (left <= 0 || (w2 & 0xff) !== 29 /* OP_ADD */) continue;
           x[(w2 >>> 8) & 63] = (x[(w2 >>> 14) & 31]! + x[(w2 >>> 19) & 31]!) | 0;
           pc = (pc + (w2 >>> 24)) | 0;
-          n = (n + 1) | 0;
+          left = (left - 1) | 0;
           continue;
         }
         case 75 /* F_ADD_BNE */:
         case 76 /* F_ADDI_BNE */: {
           x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + ((w & 0xff) === 75 ? x[(w >>> 19) & 31]! : imm)) | 0;
           pc = npc;
-          n = (n + 1) | 0;
-          const r2 = (rel + (w >>> 24)) | 0;
+          left = (left - 1) | 0;
+          const r2 = (pc - bias) | 0;
           const w2 = dc[r2]!;
-          if (n >= limit || (w2 & 0xff) !== 7 /* OP_BNE */) continue;
-          if (x[(w2 >>> 14) & 31] !== x[(w2 >>> 19) & 31]) {
-            const t = (pc + dc[(r2 + 1) | 0]!) | 0;
-            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t;
-            n = (n + 1) | 0;
-            if (((t - blkPc) >>> 0) >= 1024) break hot;
-            continue;
-          }
-          pc = (pc + (w2 >>> 24)) | 0;
-          n = (n + 1) | 0;
+          // Only a near bne pairs (fill() decides), so a taken one stays in the block.
+          if (left <= 0 || (w2 & 0xff) !== 7 /* OP_BNE */) continue;
+          pc = x[(w2 >>> 14) & 31] !== x[(w2 >>> 19) & 31] ? (pc + dc[(r2 + 1) | 0]!) | 0 : (pc + (w2 >>> 24)) | 0;
+          left = (left - 1) | 0;
           continue;
         }
         case 52 /* OP_MULH */: x[(w >>> 8) & 63] = mulh(x[(w >>> 14) & 31]!, x[(w >>> 19) & 31]!); break;
@@ -758,136 +777,106 @@ export class Hart {
           break;
         }
 
-        case 4 /* OP_JAL */: {
-          const t = (pc + imm) | 0;
-          if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+        // Jumps and branches: fill() gives those whose target is in another block
+        // the far ids (op + 73), so a near one needs no check at all.
+        case 4 /* OP_JAL */:
           x[(w >>> 8) & 63] = npc;
-          pc = t;
-          n = (n + 1) | 0;
-          if (((t - blkPc) >>> 0) >= 1024) break hot;
+          pc = (pc + imm) | 0;
+          left = (left - 1) | 0;
           continue;
-        }
+        case 77 /* far OP_JAL */:
+          x[(w >>> 8) & 63] = npc;
+          pc = (pc + imm) | 0;
+          left = (left - 1) | 0;
+          break hot;
         case 5 /* OP_JALR */: {
           const t = (x[(w >>> 14) & 31]! + imm) & ~1;
-          if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
+          // Without C, fill() put 2 in the unused rs2 field: a 2-mod-4 target traps (in cold()).
+          if ((t & (w >>> 19) & 31) !== 0) break hot;
           x[(w >>> 8) & 63] = npc;
           pc = t;
-          n = (n + 1) | 0;
+          left = (left - 1) | 0;
           if (((t - blkPc) >>> 0) >= 1024) break hot;
           continue;
         }
         case 6 /* OP_BEQ */:
-          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) {
-            const t = (pc + imm) | 0;
-            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t;
-            n = (n + 1) | 0;
-              if (((t - blkPc) >>> 0) >= 1024) break hot;
-            continue;
-          }
+          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; continue; }
           break;
         case 7 /* OP_BNE */:
-          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) {
-            const t = (pc + imm) | 0;
-            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t;
-            n = (n + 1) | 0;
-              if (((t - blkPc) >>> 0) >= 1024) break hot;
-            continue;
-          }
+          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; continue; }
           break;
         case 8 /* OP_BLT */:
-          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) {
-            const t = (pc + imm) | 0;
-            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t;
-            n = (n + 1) | 0;
-              if (((t - blkPc) >>> 0) >= 1024) break hot;
-            continue;
-          }
+          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; continue; }
           break;
         case 9 /* OP_BGE */:
-          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) {
-            const t = (pc + imm) | 0;
-            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t;
-            n = (n + 1) | 0;
-              if (((t - blkPc) >>> 0) >= 1024) break hot;
-            continue;
-          }
+          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; continue; }
           break;
         case 10 /* OP_BLTU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) {
-            const t = (pc + imm) | 0;
-            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t;
-            n = (n + 1) | 0;
-              if (((t - blkPc) >>> 0) >= 1024) break hot;
-            continue;
-          }
+          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; continue; }
           break;
         case 11 /* OP_BGEU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) {
-            const t = (pc + imm) | 0;
-            if ((t & tmask) !== 0) { exit = EXIT_TRAP; cause = CAUSE_MISALIGNED_FETCH; tval = t; break loop; }
-            pc = t;
-            n = (n + 1) | 0;
-              if (((t - blkPc) >>> 0) >= 1024) break hot;
-            continue;
-          }
+          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; continue; }
+          break;
+        case 79 /* far OP_BEQ */:
+          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          break;
+        case 80 /* far OP_BNE */:
+          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          break;
+        case 81 /* far OP_BLT */:
+          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          break;
+        case 82 /* far OP_BGE */:
+          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          break;
+        case 83 /* far OP_BLTU */:
+          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          break;
+        case 84 /* far OP_BGEU */:
+          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
           break;
 
+        // Loads and stores: fill() stores their immediate minus ramBase, so the sum is
+        // the RAM offset. Shifting the alignment bits to the top folds the alignment
+        // and range checks into one compare (RAM is at most 1 GiB, a multiple of 4).
         case 14 /* OP_LW */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          // Rotating the alignment bits to the top folds the alignment and range checks into one compare.
-          const i = ((off >>> 2) | (off << 30)) >>> 0;
-          if (i >= words) break hot;
-          x[(w >>> 8) & 63] = ram32[i]!;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
+          if (((off | (off << 30)) >>> 0) >= ramSize) break hot;
+          x[(w >>> 8) & 63] = ram32[off >>> 2]!;
           break;
         }
         case 13 /* OP_LH */:
         case 16 /* OP_LHU */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          const i = ((off >>> 1) | (off << 31)) >>> 0;
-          if (i >= halves) break hot;
-          const v = ram16[i]!;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
+          if (((off | (off << 31)) >>> 0) >= ramSize) break hot;
+          const v = ram16[off >>> 1]!;
           x[(w >>> 8) & 63] = (w & 0xff) === 13 /* OP_LH */ ? v : v & 0xffff;
           break;
         }
         case 12 /* OP_LB */:
         case 15 /* OP_LBU */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
           if (off >= ramSize) break hot;
           const v = ram[off]!;
           x[(w >>> 8) & 63] = (w & 0xff) === 12 /* OP_LB */ ? (v << 24) >> 24 : v;
           break;
         }
+        // Stores into flagged pages (decoded code, watched pages) take the slow path.
         case 19 /* OP_SW */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          const i = ((off >>> 2) | (off << 30)) >>> 0;
-          // Stores into flagged pages (decoded code, watched pages) take the slow path.
-          if (!(i < words) || pageFlags[off >>> 12] !== 0) break hot;
-          ram32[i] = x[(w >>> 19) & 31]!;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
+          if (((off | (off << 30)) >>> 0) >= ramSize || pageFlags[off >>> 12] !== 0) break hot;
+          ram32[off >>> 2] = x[(w >>> 19) & 31]!;
           break;
         }
         case 18 /* OP_SH */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          const i = ((off >>> 1) | (off << 31)) >>> 0;
-          // Stores into flagged pages (decoded code, watched pages) take the slow path.
-          if (!(i < halves) || pageFlags[off >>> 12] !== 0) break hot;
-          ram16[i] = x[(w >>> 19) & 31]!;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
+          if (((off | (off << 31)) >>> 0) >= ramSize || pageFlags[off >>> 12] !== 0) break hot;
+          ram16[off >>> 1] = x[(w >>> 19) & 31]!;
           break;
         }
         case 17 /* OP_SB */: {
-          const a = (x[(w >>> 14) & 31]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          // Stores into flagged pages (decoded code, watched pages) take the slow path.
-          if (!(off < ramSize) || pageFlags[off >>> 12] !== 0) break hot;
+          const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
+          if (off >= ramSize || pageFlags[off >>> 12] !== 0) break hot;
           ram[off] = x[(w >>> 19) & 31]!;
           break;
         }
@@ -900,16 +889,16 @@ export class Hart {
           break hot;
       }
       pc = npc;
-      n = (n + 1) | 0;
+      left = (left - 1) | 0;
     }
 
       if (((pc - blkPc) >>> 0) >= 1024) {
         // A jump, or running off the end (a guard slot), left the block: find pc's
         // block (or fault), then back to the hot loop. A jump that used up the
         // budget ends the chunk first: the fetch at its target belongs to the next one.
-        if (n >= limit) break;
+        if (left <= 0) break;
         const off = (pc - ramBase) >>> 0;
-        if (off >= ramSize) { exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS; tval = pc; break; }
+        if (off >= ramSize) { this.setTrap(CAUSE_FETCH_ACCESS, pc); break; }
         const base = this.block(off >>> BLOCK_SHIFT);
         blkPc = (pc - (off & 1023)) | 0;
         bias = (blkPc - base) | 0;
@@ -920,46 +909,55 @@ export class Hart {
       // The instruction at pc left the hot loop (a fused pair: its first instruction).
       const rel = (pc - bias) | 0;
       let w = dc[rel]!;
-      if ((w & 0xff) >= F_ADDI_ADDI) w = (w & ~0xff) | FUSED_FIRST[(w & 0xff) - F_ADDI_ADDI]!;
+      if ((w & 0xff) >= F_ADDI_ADDI && (w & 0xff) < F_ADDI_ADDI + FUSED_FIRST.length) {
+        w = (w & ~0xff) | FUSED_FIRST[(w & 0xff) - F_ADDI_ADDI]!;
+      }
       const imm = dc[(rel + 1) | 0]!;
       const npc = (pc + (w >>> 24)) | 0;
       const op = w & 0xff;
       if (op === 0 /* OP_UNDECODED */) {
         const off = (pc - ramBase) >>> 0;
         if (this.fill(dc, rel, off) === 0) {
-          exit = EXIT_TRAP; cause = CAUSE_FETCH_ACCESS;
-          tval = off >= ramSize ? pc : (pc + 2) | 0;
+          this.setTrap(CAUSE_FETCH_ACCESS, off >= ramSize ? pc : (pc + 2) | 0);
           break;
         }
         continue;
       }
-      const r = this.cold(w, imm, pc, instret0 + n, cycle0 + n);
-      if (r === COLD_NEXT) { pc = npc; n = (n + 1) | 0; continue; }
-      if (r === COLD_END_CHUNK) { pc = npc; n = (n + 1) | 0; break; }
-      if (r === COLD_TRAP) { exit = EXIT_TRAP; cause = this.slowCause; tval = this.slowTval; break; }
+      const done = (limit - left) | 0;
+      const r = this.cold(w, imm, pc, instret0 + done, cycle0 + done);
+      if (r === COLD_NEXT) { pc = npc; left = (left - 1) | 0; continue; }
+      if (r === COLD_END_CHUNK) { pc = npc; left = (left - 1) | 0; break; }
+      if (r === COLD_TRAP) { this.setTrap(this.slowCause, this.slowTval); break; }
       if (r === COLD_JUMP) {
         // mret: new pc and privilege; run() must re-evaluate interrupts.
         pc = this.pc & ~1;
-        n = (n + 1) | 0;
+        left = (left - 1) | 0;
         break;
       }
-      if (r === COLD_ECALL) { exit = EXIT_ECALL; n = (n + 1) | 0; break; }
+      if (r === COLD_ECALL) { this.exitReason = EXIT_ECALL; left = (left - 1) | 0; break; }
       // COLD_WFI
       pc = npc;
-      n = (n + 1) | 0;
-      exit = EXIT_WFI;
+      left = (left - 1) | 0;
+      this.exitReason = EXIT_WFI;
       break;
     }
 
+    const n = (limit - left) | 0;
+    const regs = this.regs;
+    for (let k = 1; k < 32; k++) regs[k] = dc[k]!;
     this.pc = pc >>> 0;
     this.instret = instret0 + n;
     this.cycle = cycle0 + n;
     this.lastBase = (blkPc - bias) | 0;
     this.lastBlkPc = blkPc;
-    this.exitReason = exit;
+    return n;
+  }
+
+  /** exec() ends the chunk with a trap at its pc. */
+  private setTrap(cause: number, tval: number): void {
+    this.exitReason = EXIT_TRAP;
     this.trapCause = cause;
     this.trapTval = tval;
-    return n;
   }
 
   /** exec() found pc outside RAM before running anything: an instruction access fault at pc. */
@@ -971,10 +969,13 @@ export class Hart {
     return 0;
   }
 
-  /** Publish the counters mid-chunk, before code outside the hart can look at them. */
+  /** Publish the counters and registers mid-chunk, before code outside the hart can look at them. */
   private sync(instret: number, cycle: number): void {
     this.instret = instret;
     this.cycle = cycle;
+    const regs = this.regs;
+    const dc = this.dc;
+    for (let k = 1; k < 32; k++) regs[k] = dc[k]!;
   }
 
   /** Load that missed the RAM fast path. Sets slowCause (-1 = none) and returns the zero-extended value. */
@@ -1024,21 +1025,23 @@ export class Hart {
 
   /** Rare instructions: Zicsr, system, fence.i, atomics, illegal. Returns a COLD_* action. */
   private cold(w: number, imm: number, pc: number, instret: number, cycle: number): number {
-    const x = this.regs;
+    // exec()'s registers: the first slots of the decode array.
+    const x = this.dc;
     const op = w & 0xff;
     const rd = (w >>> 8) & 63;
     switch (op) {
       // Loads and stores that missed exec()'s plain-RAM fast path: devices, shared
       // windows, misaligned or faulting addresses, stores into flagged pages.
       case OP_LW: case OP_LH: case OP_LHU: case OP_LB: case OP_LBU: {
-        const a = (x[(w >>> 14) & 31]! + imm) | 0;
+        // fill() stored the immediate minus ramBase.
+        const a = (x[(w >>> 14) & 31]! + imm + this.bus.ramBase) | 0;
         const v = this.loadSlow(a, op === OP_LW ? 4 : op === OP_LB || op === OP_LBU ? 1 : 2, instret, cycle);
         if (this.slowCause >= 0) return this.fault(this.slowCause, a);
         x[rd] = op === OP_LH ? (v << 16) >> 16 : op === OP_LB ? (v << 24) >> 24 : v;
         return this.recheck ? COLD_END_CHUNK : COLD_NEXT;
       }
       case OP_SW: case OP_SH: case OP_SB: {
-        const a = (x[(w >>> 14) & 31]! + imm) | 0;
+        const a = (x[(w >>> 14) & 31]! + imm + this.bus.ramBase) | 0;
         const bus = this.bus;
         const off = (a - bus.ramBase) >>> 0;
         const width = op === OP_SW ? 4 : op === OP_SH ? 2 : 1;
@@ -1105,6 +1108,26 @@ export class Hart {
         if (this.amoWrite(a, amo(op, old, src), instret, cycle)) return this.fault(CAUSE_STORE_ACCESS, a);
         x[rd] = old;
         return this.recheck ? COLD_END_CHUNK : COLD_NEXT;
+      }
+      case OP_JALR: {
+        // Only a jalr whose target is misaligned (no C) comes here.
+        const t = (x[(w >>> 14) & 31]! + imm) & ~1;
+        return this.fault(CAUSE_MISALIGNED_FETCH, t);
+      }
+      case OP_MISJUMP: {
+        // A branch or jal whose target is misaligned (no C): it traps if taken.
+        const a = x[(w >>> 14) & 31]!, b = x[(w >>> 19) & 31]!;
+        let taken: boolean;
+        switch ((w >>> 8) & 63) {
+          case OP_BEQ: taken = a === b; break;
+          case OP_BNE: taken = a !== b; break;
+          case OP_BLT: taken = a < b; break;
+          case OP_BGE: taken = a >= b; break;
+          case OP_BLTU: taken = (a >>> 0) < (b >>> 0); break;
+          case OP_BGEU: taken = (a >>> 0) >= (b >>> 0); break;
+          default: taken = true; // jal
+        }
+        return taken ? this.fault(CAUSE_MISALIGNED_FETCH, (pc + imm) | 0) : COLD_NEXT;
       }
       case OP_FENCE_I:
         this.flushDecodeCache();
@@ -1184,7 +1207,7 @@ export class Hart {
     const op = w & 0xff;
     const rd = (w >>> 8) & 63;
     const field = (w >>> 14) & 31; // rs1, or the uimm of the *I forms
-    const x = this.regs;
+    const x = this.dc;
     const isImm = op >= OP_CSRRWI;
     const src = isImm ? field : x[field]!;
     const kind = isImm ? op - OP_CSRRWI : op - OP_CSRRW; // 0 rw, 1 rs, 2 rc
