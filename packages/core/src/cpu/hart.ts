@@ -626,6 +626,7 @@ export class Hart {
       if (off >= ramSize) return this.fetchFault(pc);
       blkPc = (pc - (off & 1023)) | 0;
       bias = (blkPc - this.block(off >>> BLOCK_SHIFT)) | 0;
+      this.lastBlkPc = blkPc;
     }
     // Read after the lookup (which may have grown it); constant for the whole chunk.
     // The registers move into its first slots for the chunk: one array for registers
@@ -796,7 +797,8 @@ export class Hart {
           x[(w >>> 8) & 63] = npc;
           pc = t;
           left = (left - 1) | 0;
-          if (((t - blkPc) >>> 0) >= 1024) break hot;
+          // The block's address from its field, not a local: one less value for the loop to hold.
+          if (((t - this.lastBlkPc) >>> 0) >= 1024) break hot;
           continue;
         }
         case 6 /* OP_BEQ */:
@@ -902,6 +904,7 @@ export class Hart {
         const base = this.block(off >>> BLOCK_SHIFT);
         blkPc = (pc - (off & 1023)) | 0;
         bias = (blkPc - base) | 0;
+        this.lastBlkPc = blkPc;
         // A new block grew the cache: the next chunk starts with the new array.
         if (this.dc !== dc) break;
         continue;
