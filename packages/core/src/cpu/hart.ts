@@ -237,6 +237,10 @@ export class Hart {
    */
   private lastBase = -1;
   private lastBlkPc = 0;
+  /** hot()'s pc, instructions left and slot bias, in and out. */
+  private hotPc = 0;
+  private hotLeft = 0;
+  private hotBias = 0;
   private readonly scratch = new Int32Array(2);
   /** Set by hooks during run(): end the chunk at the next instruction boundary. */
   private recheck = false;
@@ -645,9 +649,96 @@ export class Hart {
     // with calls. The hot loop's variables are kept few on purpose: what does not fit
     // in the CPU's registers V8 spills to the stack, and pc then makes a round trip
     // through memory on every instruction.
+    this.hotPc = pc;
+    this.hotLeft = left;
+    this.hotBias = bias;
+    for (;;) {
+      this.hot();
+      pc = this.hotPc;
+      left = this.hotLeft;
+      // Out of budget, possibly after a jump: the fetch at its target belongs to the next chunk.
+      if (left <= 0) break;
+      if (((pc - blkPc) >>> 0) >= 1024) {
+        // A jump, or running off the end (a guard slot), left the block: find pc's
+        // block (or fault), then back to the hot loop. A jump that used up the
+        // budget ends the chunk first: the fetch at its target belongs to the next one.
+        if (left <= 0) break;
+        const off = (pc - ramBase) >>> 0;
+        if (off >= ramSize) { this.setTrap(CAUSE_FETCH_ACCESS, pc); break; }
+        const base = this.block(off >>> BLOCK_SHIFT);
+        blkPc = (pc - (off & 1023)) | 0;
+        bias = (blkPc - base) | 0;
+        this.lastBlkPc = blkPc;
+        this.hotBias = bias;
+        // A new block grew the cache: the next chunk starts with the new array.
+        if (this.dc !== dc) break;
+        continue;
+      }
+      // The instruction at pc left the hot loop (a fused pair: its first instruction).
+      const rel = (pc - bias) | 0;
+      let w = dc[rel]!;
+      if ((w & 0xff) >= F_ADDI_ADDI && (w & 0xff) < F_ADDI_ADDI + FUSED_FIRST.length) {
+        w = (w & ~0xff) | FUSED_FIRST[(w & 0xff) - F_ADDI_ADDI]!;
+      }
+      const imm = dc[(rel + 1) | 0]!;
+      const npc = (pc + (w >>> 24)) | 0;
+      const op = w & 0xff;
+      if (op === 0 /* OP_UNDECODED */) {
+        const off = (pc - ramBase) >>> 0;
+        if (this.fill(dc, rel, off) === 0) {
+          this.setTrap(CAUSE_FETCH_ACCESS, off >= ramSize ? pc : (pc + 2) | 0);
+          break;
+        }
+        continue;
+      }
+      const done = (limit - left) | 0;
+      const r = this.cold(w, imm, pc, instret0 + done, cycle0 + done);
+      if (r === COLD_NEXT) { this.hotPc = npc; this.hotLeft = (left - 1) | 0; continue; }
+      if (r === COLD_END_CHUNK) { pc = npc; left = (left - 1) | 0; break; }
+      if (r === COLD_TRAP) { this.setTrap(this.slowCause, this.slowTval); break; }
+      if (r === COLD_JUMP) {
+        // mret: new pc and privilege; run() must re-evaluate interrupts.
+        pc = this.pc & ~1;
+        left = (left - 1) | 0;
+        break;
+      }
+      if (r === COLD_ECALL) { this.exitReason = EXIT_ECALL; left = (left - 1) | 0; break; }
+      // COLD_WFI
+      pc = npc;
+      left = (left - 1) | 0;
+      this.exitReason = EXIT_WFI;
+      break;
+    }
+
+    const n = (limit - left) | 0;
+    const regs = this.regs;
+    for (let k = 1; k < 32; k++) regs[k] = dc[k]!;
+    this.pc = pc >>> 0;
+    this.instret = instret0 + n;
+    this.cycle = cycle0 + n;
+    this.lastBase = (blkPc - bias) | 0;
+    this.lastBlkPc = blkPc;
+    return n;
+  }
+
+  /**
+   * exec()'s inner loop, a function of its own so that nothing in it is live
+   * across a call: V8 then keeps pc and the counter in registers.
+   */
+  private hot(): void {
+    const dc = this.dc;
+    const x = dc;
+    const bus = this.bus;
+    const ram = bus.ram;
+    const ram16 = bus.ram16;
+    const ram32 = bus.ram32;
+    const ramSize = bus.ramSize;
+    const pageFlags = bus.pageFlags;
+    const bias = this.hotBias;
+    let pc = this.hotPc;
+    let left = this.hotLeft;
     loop: for (;;) {
-    hot: for (;;) {
-      if (left <= 0) break loop;
+      if (left <= 0) break;
       const rel = (pc - bias) | 0;
       const w = dc[rel]!;
       const imm = dc[(rel + 1) | 0]!;
@@ -698,7 +789,7 @@ export class Hart {
         }
         case 72 /* F_LW_LW */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (((off | (off << 30)) >>> 0) >= ramSize) break hot;
+          if (((off | (off << 30)) >>> 0) >= ramSize) break loop;
           x[(w >>> 8) & 63] = ram32[off >>> 2]!;
           pc = npc;
           left = (left - 1) | 0;
@@ -714,7 +805,7 @@ export class Hart {
         }
         case 73 /* F_LH_LH */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (((off | (off << 31)) >>> 0) >= ramSize) break hot;
+          if (((off | (off << 31)) >>> 0) >= ramSize) break loop;
           x[(w >>> 8) & 63] = ram16[off >>> 1]!;
           pc = npc;
           left = (left - 1) | 0;
@@ -789,16 +880,16 @@ export class Hart {
           x[(w >>> 8) & 63] = npc;
           pc = (pc + imm) | 0;
           left = (left - 1) | 0;
-          break hot;
+          break loop;
         case 5 /* OP_JALR */: {
           const t = (x[(w >>> 14) & 31]! + imm) & ~1;
           // Without C, fill() put 2 in the unused rs2 field: a 2-mod-4 target traps (in cold()).
-          if ((t & (w >>> 19) & 31) !== 0) break hot;
+          if ((t & (w >>> 19) & 31) !== 0) break loop;
           x[(w >>> 8) & 63] = npc;
           pc = t;
           left = (left - 1) | 0;
           // The block's address from its field, not a local: one less value for the loop to hold.
-          if (((t - this.lastBlkPc) >>> 0) >= 1024) break hot;
+          if (((t - this.lastBlkPc) >>> 0) >= 1024) break loop;
           continue;
         }
         case 6 /* OP_BEQ */:
@@ -820,22 +911,22 @@ export class Hart {
           if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; continue; }
           break;
         case 79 /* far OP_BEQ */:
-          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 80 /* far OP_BNE */:
-          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) { pc = (pc + imm) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 81 /* far OP_BLT */:
-          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 82 /* far OP_BGE */:
-          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) { pc = (pc + imm) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 83 /* far OP_BLTU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 84 /* far OP_BGEU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; break hot; }
+          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) { pc = (pc + imm) | 0; left = (left - 1) | 0; break loop; }
           break;
 
         // Loads and stores: fill() stores their immediate minus ramBase, so the sum is
@@ -843,14 +934,14 @@ export class Hart {
         // and range checks into one compare (RAM is at most 1 GiB, a multiple of 4).
         case 14 /* OP_LW */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (((off | (off << 30)) >>> 0) >= ramSize) break hot;
+          if (((off | (off << 30)) >>> 0) >= ramSize) break loop;
           x[(w >>> 8) & 63] = ram32[off >>> 2]!;
           break;
         }
         case 13 /* OP_LH */:
         case 16 /* OP_LHU */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (((off | (off << 31)) >>> 0) >= ramSize) break hot;
+          if (((off | (off << 31)) >>> 0) >= ramSize) break loop;
           const v = ram16[off >>> 1]!;
           x[(w >>> 8) & 63] = (w & 0xff) === 13 /* OP_LH */ ? v : v & 0xffff;
           break;
@@ -858,7 +949,7 @@ export class Hart {
         case 12 /* OP_LB */:
         case 15 /* OP_LBU */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (off >= ramSize) break hot;
+          if (off >= ramSize) break loop;
           const v = ram[off]!;
           x[(w >>> 8) & 63] = (w & 0xff) === 12 /* OP_LB */ ? (v << 24) >> 24 : v;
           break;
@@ -866,19 +957,19 @@ export class Hart {
         // Stores into flagged pages (decoded code, watched pages) take the slow path.
         case 19 /* OP_SW */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (((off | (off << 30)) >>> 0) >= ramSize || pageFlags[off >>> 12] !== 0) break hot;
+          if (((off | (off << 30)) >>> 0) >= ramSize || pageFlags[off >>> 12] !== 0) break loop;
           ram32[off >>> 2] = x[(w >>> 19) & 31]!;
           break;
         }
         case 18 /* OP_SH */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (((off | (off << 31)) >>> 0) >= ramSize || pageFlags[off >>> 12] !== 0) break hot;
+          if (((off | (off << 31)) >>> 0) >= ramSize || pageFlags[off >>> 12] !== 0) break loop;
           ram16[off >>> 1] = x[(w >>> 19) & 31]!;
           break;
         }
         case 17 /* OP_SB */: {
           const off = (x[(w >>> 14) & 31]! + imm) >>> 0;
-          if (off >= ramSize || pageFlags[off >>> 12] !== 0) break hot;
+          if (off >= ramSize || pageFlags[off >>> 12] !== 0) break loop;
           ram[off] = x[(w >>> 19) & 31]!;
           break;
         }
@@ -888,72 +979,13 @@ export class Hart {
 
         default:
           // OP_UNDECODED, OP_BLOCK_END and everything rare: handled below, outside the hot loop.
-          break hot;
+          break loop;
       }
       pc = npc;
       left = (left - 1) | 0;
     }
-
-      if (((pc - blkPc) >>> 0) >= 1024) {
-        // A jump, or running off the end (a guard slot), left the block: find pc's
-        // block (or fault), then back to the hot loop. A jump that used up the
-        // budget ends the chunk first: the fetch at its target belongs to the next one.
-        if (left <= 0) break;
-        const off = (pc - ramBase) >>> 0;
-        if (off >= ramSize) { this.setTrap(CAUSE_FETCH_ACCESS, pc); break; }
-        const base = this.block(off >>> BLOCK_SHIFT);
-        blkPc = (pc - (off & 1023)) | 0;
-        bias = (blkPc - base) | 0;
-        this.lastBlkPc = blkPc;
-        // A new block grew the cache: the next chunk starts with the new array.
-        if (this.dc !== dc) break;
-        continue;
-      }
-      // The instruction at pc left the hot loop (a fused pair: its first instruction).
-      const rel = (pc - bias) | 0;
-      let w = dc[rel]!;
-      if ((w & 0xff) >= F_ADDI_ADDI && (w & 0xff) < F_ADDI_ADDI + FUSED_FIRST.length) {
-        w = (w & ~0xff) | FUSED_FIRST[(w & 0xff) - F_ADDI_ADDI]!;
-      }
-      const imm = dc[(rel + 1) | 0]!;
-      const npc = (pc + (w >>> 24)) | 0;
-      const op = w & 0xff;
-      if (op === 0 /* OP_UNDECODED */) {
-        const off = (pc - ramBase) >>> 0;
-        if (this.fill(dc, rel, off) === 0) {
-          this.setTrap(CAUSE_FETCH_ACCESS, off >= ramSize ? pc : (pc + 2) | 0);
-          break;
-        }
-        continue;
-      }
-      const done = (limit - left) | 0;
-      const r = this.cold(w, imm, pc, instret0 + done, cycle0 + done);
-      if (r === COLD_NEXT) { pc = npc; left = (left - 1) | 0; continue; }
-      if (r === COLD_END_CHUNK) { pc = npc; left = (left - 1) | 0; break; }
-      if (r === COLD_TRAP) { this.setTrap(this.slowCause, this.slowTval); break; }
-      if (r === COLD_JUMP) {
-        // mret: new pc and privilege; run() must re-evaluate interrupts.
-        pc = this.pc & ~1;
-        left = (left - 1) | 0;
-        break;
-      }
-      if (r === COLD_ECALL) { this.exitReason = EXIT_ECALL; left = (left - 1) | 0; break; }
-      // COLD_WFI
-      pc = npc;
-      left = (left - 1) | 0;
-      this.exitReason = EXIT_WFI;
-      break;
-    }
-
-    const n = (limit - left) | 0;
-    const regs = this.regs;
-    for (let k = 1; k < 32; k++) regs[k] = dc[k]!;
-    this.pc = pc >>> 0;
-    this.instret = instret0 + n;
-    this.cycle = cycle0 + n;
-    this.lastBase = (blkPc - bias) | 0;
-    this.lastBlkPc = blkPc;
-    return n;
+    this.hotPc = pc;
+    this.hotLeft = left;
   }
 
   /** exec() ends the chunk with a trap at its pc. */
