@@ -56,6 +56,28 @@ function expectTrap(code: (A.Insn | A.Insn[])[], cause: number, epc: number, tva
   return h;
 }
 
+const config = suite('hart: configuration errors');
+
+config('an unknown ISA, a misaligned RAM base or RAM over 1 GiB is refused with a code', () => {
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as { code?: string }).code;
+    }
+    return undefined;
+  };
+  assert.is(code(() => new Hart(new Bus(new Uint8Array(4096), BASE), { isa: 'rv64gc' as 'rv32ima' })), 'HART_BAD_ISA');
+  assert.is(code(() => new Hart(new Bus(new Uint8Array(4096), BASE + 2))), 'HART_RAM_ALIGNMENT');
+  // Pages of a fresh buffer are never touched here, so this costs no memory.
+  assert.is(code(() => new Hart(new Bus(new Uint8Array(0x4000_0000 + 4096), 0))), 'HART_RAM_SIZE');
+  assert.is(new Hart(new Bus(new Uint8Array(4096), BASE)).pc, BASE);
+});
+
+config.run();
+
+// ---------------------------------------------------------------------------------------------
+
 const EDGES = [0, 1, -1, 2, -2, 3, 7, -7, 0x7fffffff, -0x80000000, 0x12345678, -0x12345678, 0xffff, 0x10000, 0x55555555, -0x55555556];
 
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +202,19 @@ mem('device loads and stores go through the bus', () => {
   assert.is(h.x[5], -32767);
 });
 
+mem('a device access sees the registers as the instructions before it left them', () => {
+  const seen: number[] = [];
+  const { bus, h } = machine([A.addi(5, 0, 77), A.lw(3, 1, 0), A.addi(6, 3, 1), A.sw(6, 1, 4)]);
+  bus.mapDevice('dev', 0x1000_0000, 0x100, {
+    read: () => h.x[5]!,
+    write: () => seen.push(h.x[6]!),
+  });
+  h.x[1] = 0x1000_0000;
+  assert.is(h.run(4), STOP_BUDGET);
+  assert.is(h.x[3], 77);
+  assert.equal(seen, [78]);
+});
+
 mem.run();
 
 // ---------------------------------------------------------------------------------------------
@@ -218,6 +253,46 @@ ctl('compressed jumps link pc + 2', () => {
   h2.run(2);
   assert.is(h2.x[1] >>> 0, BASE + 4);
   assert.is(h2.pc, BASE);
+});
+
+ctl('branches and jumps that leave their 1 KiB decode block, or stay in it, however the run is sliced', () => {
+  for (const isa of ['rv32imac', 'rv32ima'] as const) {
+    const layout = (): { bus: Bus; h: Hart } => {
+      // A loop straddling the block boundary at BASE + 0x400, entered by a far jal,
+      // closed by a far backward branch; a jalr back to the first block and one
+      // that stays in its block.
+      const { bus, h } = machine([A.addi(9, 0, 5), A.jal(1, 0x3f0 - 4)], { isa });
+      bus.writeRam(BASE + 0x3f0, A.program(
+        A.addi(5, 5, 1), // 0x3f0
+        A.addi(6, 6, 2), // 0x3f4
+        A.addi(7, 7, 3), // 0x3f8
+        A.add(8, 8, 5), // 0x3fc
+        A.blt(5, 9, -16), // 0x400: far, backward
+        A.beq(5, 9, 8), // 0x404: near, taken
+        A.ebreak(), // 0x408
+        A.auipc(10, 0), // 0x40c
+        A.jalr(11, 10, 12), // 0x410: to 0x418, in the block
+        A.ebreak(), // 0x414
+        A.jalr(12, 1, 0), // 0x418: back to BASE + 8, another block
+      ));
+      bus.writeRam(BASE + 8, A.program(A.addi(13, 0, 1), A.wfi()));
+      return { bus, h };
+    };
+    const whole = layout().h;
+    assert.is(whole.run(1000), STOP_WFI, isa);
+    assert.equal([whole.x[5], whole.x[6], whole.x[7], whole.x[8], whole.x[13]], [5, 10, 15, 15, 1], isa);
+    assert.is(whole.x[11] >>> 0, BASE + 0x414);
+    assert.is(whole.x[12] >>> 0, BASE + 0x41c);
+    assert.is(whole.instret, 2 + 5 * 5 + 5 + 1);
+    for (let slice = 1; slice <= 7; slice++) {
+      const { h } = layout();
+      let stop = STOP_BUDGET;
+      while (stop === STOP_BUDGET) stop = h.run(slice);
+      assert.is(stop, STOP_WFI, `${isa} slice ${slice}`);
+      assert.equal(Array.from(h.x), Array.from(whole.x), `${isa} slice ${slice}`);
+      assert.is(h.instret, whole.instret, `${isa} slice ${slice}`);
+    }
+  }
 });
 
 ctl.run();

@@ -6,11 +6,13 @@
  * a cache of 1 KiB code blocks (two int32 per halfword: packed op/fields and
  * the immediate), allocated only for RAM that is executed. The hot loop keeps
  * pc, the current block and the retired count in locals and switches on the
- * op id; straight-line code pays no range check at all: leaving a block (by
- * falling off its end, or by a jump that lands elsewhere) reads a guard op
- * that looks up the next block, and an undecoded slot reads op 0, which
- * decodes it. Traps, CSR accesses, atomics and device accesses leave the hot
- * path.
+ * op id; straight-line code pays no range check at all: falling off a block's
+ * end reads a guard op that looks up the next block, a branch or jump is
+ * classified when decoded as staying in its block or leaving it, and an
+ * undecoded slot reads op 0, which decodes it. While a chunk runs, the
+ * registers live in the decode array's first slots (`hart.x` is brought up to
+ * date before anything outside the hart can look). Traps, CSR accesses,
+ * atomics and device accesses leave the hot path.
  *
  * Stores into pages that hold decoded code (PAGE_CODE) reach `invalidate()`
  * through `bus.onFlaggedStore`, so self-modifying code and host-side loading
@@ -144,7 +146,12 @@ const FUSED_FIRST = [OP_ADDI, OP_LW, OP_LH, OP_MUL, OP_ADD, OP_ADDI];
 const FAR_DELTA = 73;
 const OP_MISJUMP = 85;
 
-/** Registers x0..x31 and the x0 sink live in the decode array's first slots while exec() runs. */
+/**
+ * While exec() runs, registers x0..x31 and the x0 sink live in the decode
+ * array's first slots (decode blocks start after them): one array for both
+ * means one set of V8 checks and one base pointer per instruction, not two.
+ * `regs` is the home between chunks; sync() publishes them mid-chunk.
+ */
 const DC_REGS = 64;
 
 /** The fused op for `op1` followed by `op2`, or 0. */
@@ -598,24 +605,22 @@ export class Hart {
    * Execute at most `limit` instructions; returns how many retired. Sets
    * exitReason (and trapCause/trapTval with pc at the trapping instruction).
    *
-   * Only the frequent operations live in this switch (V8 keeps a small hot
-   * loop in registers); system, Zicsr and atomic instructions go to cold().
-   * Literal case labels (named in comments) are deliberate: a case on an
-   * imported constant is not a compile-time constant to V8, which turns the
-   * jump table into a chain of compares. For the same reason the block
-   * geometry appears as literals here: 1024 = BLOCK_BYTES, 1023 = BLOCK_MASK.
+   * Two levels: hot() runs the frequent instructions and calls nothing;
+   * whatever it cannot finish on its fast path (a decode miss, a load or store
+   * that is not plain RAM, a rare instruction) it returns with pc at that
+   * instruction, a jump into another decode block it returns after the jump,
+   * and this loop handles both with calls. hot() is a function of its own
+   * because a value that is live across a call anywhere in a function is kept
+   * in a stack slot by V8 in all of it: in one function with the calls, pc and
+   * the counter made a round trip through memory on every instruction.
    */
   private exec(limit: number): number {
     limit |= 0;
     this.exitReason = EXIT_CHUNK;
     if (limit <= 0) return 0;
     const bus = this.bus;
-    const ram = bus.ram;
-    const ram16 = bus.ram16;
-    const ram32 = bus.ram32;
     const ramBase = bus.ramBase;
     const ramSize = bus.ramSize;
-    const pageFlags = bus.pageFlags;
     const instret0 = this.instret;
     const cycle0 = this.cycle;
     // pc is even by construction (jumps clear bit 0); the mask only guards a host-set odd pc.
@@ -633,22 +638,11 @@ export class Hart {
       this.lastBlkPc = blkPc;
     }
     // Read after the lookup (which may have grown it); constant for the whole chunk.
-    // The registers move into its first slots for the chunk: one array for registers
-    // and decoded code means one set of checks per instruction, not two.
+    // The registers move into its first slots for the chunk (see DC_REGS).
     const dc = this.dc;
-    const x = dc;
     dc.set(this.regs);
-    // Instructions the chunk may still run (one counter for "retired" and "limit").
+    // Instructions the chunk may still run: one counter for "retired" and "limit".
     let left = limit;
-
-    // Two loops: the inner one runs the frequent instructions and calls nothing, so
-    // V8 keeps its variables in registers as plain integers; every instruction it
-    // cannot finish on its fast path (a decode miss, a load or store that is not plain
-    // RAM, a rare instruction) leaves it with pc at that instruction, a jump into
-    // another decode block leaves it after the jump, and the outer loop handles both
-    // with calls. The hot loop's variables are kept few on purpose: what does not fit
-    // in the CPU's registers V8 spills to the stack, and pc then makes a round trip
-    // through memory on every instruction.
     this.hotPc = pc;
     this.hotLeft = left;
     this.hotBias = bias;
@@ -660,9 +654,7 @@ export class Hart {
       if (left <= 0) break;
       if (((pc - blkPc) >>> 0) >= 1024) {
         // A jump, or running off the end (a guard slot), left the block: find pc's
-        // block (or fault), then back to the hot loop. A jump that used up the
-        // budget ends the chunk first: the fetch at its target belongs to the next one.
-        if (left <= 0) break;
+        // block (or fault), then back to the hot loop.
         const off = (pc - ramBase) >>> 0;
         if (off >= ramSize) { this.setTrap(CAUSE_FETCH_ACCESS, pc); break; }
         const base = this.block(off >>> BLOCK_SHIFT);
@@ -722,8 +714,18 @@ export class Hart {
   }
 
   /**
-   * exec()'s inner loop, a function of its own so that nothing in it is live
-   * across a call: V8 then keeps pc and the counter in registers.
+   * exec()'s inner loop: runs from hotPc until the budget (hotLeft) is used up
+   * or an instruction needs exec(), and leaves pc and the count in those fields.
+   *
+   * It holds few values on purpose (V8 spills what does not fit in the CPU's
+   * registers, and then reloads it on every instruction): registers and decoded
+   * code share one array, loads and stores get the RAM offset straight from
+   * their pre-biased immediate and check alignment and range with one compare,
+   * near branches need no check at all.
+   * Literal case labels (named in comments) are deliberate: a case on an
+   * imported constant is not a compile-time constant to V8, which turns the
+   * jump table into a chain of compares. For the same reason the block
+   * geometry appears as literals: 1024 = BLOCK_BYTES, 1023 = BLOCK_MASK.
    */
   private hot(): void {
     const dc = this.dc;
@@ -737,6 +739,7 @@ export class Hart {
     const bias = this.hotBias;
     let pc = this.hotPc;
     let left = this.hotLeft;
+    // Everything that needs exec() leaves with `break loop`.
     loop: for (;;) {
       if (left <= 0) break;
       const rel = (pc - bias) | 0;
