@@ -233,6 +233,8 @@ export class Hart {
    * and V8 keeps its checks and base pointer out of the hot loop's variables.
    */
   private dc = new Int32Array(DC_REGS + BLOCK_SLOTS);
+  /** dc's register slots (x0..x31 and the sink), the same shape as `regs`: copies are one memmove. */
+  private dcRegs = this.dc.subarray(0, 33);
   /** Blocks allocated in `dc`. */
   private dcBlocks = 0;
   /** Slot index in `dc` of each RAM block's decode block, -1 while it has none. */
@@ -526,6 +528,7 @@ export class Hart {
         const grown = new Int32Array(this.dc.length * 2);
         grown.set(this.dc);
         this.dc = grown;
+        this.dcRegs = grown.subarray(0, 33);
       }
       this.dcBlocks++;
       this.dc[base + BLOCK_BYTES] = OP_BLOCK_END;
@@ -703,8 +706,8 @@ export class Hart {
     }
 
     const n = (limit - left) | 0;
-    const regs = this.regs;
-    for (let k = 1; k < 32; k++) regs[k] = dc[k]!;
+    // A grown array holds the same registers: exec() stops right after growing it.
+    this.regs.set(this.dcRegs);
     this.pc = pc >>> 0;
     this.instret = instret0 + n;
     this.cycle = cycle0 + n;
@@ -1011,9 +1014,7 @@ export class Hart {
   private sync(instret: number, cycle: number): void {
     this.instret = instret;
     this.cycle = cycle;
-    const regs = this.regs;
-    const dc = this.dc;
-    for (let k = 1; k < 32; k++) regs[k] = dc[k]!;
+    this.regs.set(this.dcRegs);
   }
 
   /** Load that missed the RAM fast path. Sets slowCause (-1 = none) and returns the zero-extended value. */
