@@ -36,7 +36,8 @@ import { decodeTo } from './decode.ts';
 import {
   OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR, OP_AMOSWAP, OP_AMOXOR, OP_BLOCK_END,
   OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_EBREAK, OP_ECALL, OP_FENCE_I, OP_ILLEGAL, OP_LR,
-  OP_ADD, OP_ADDI, OP_BEQ, OP_BGE, OP_BGEU, OP_BLT, OP_BLTU, OP_BNE, OP_JAL, OP_JALR, OP_LB, OP_LBU, OP_LH, OP_LHU, OP_LW, OP_MRET, OP_MUL, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
+  OP_ADD, OP_ADDI, OP_BEQ, OP_BGE, OP_BGEU, OP_BLT, OP_BLTU, OP_BNE, OP_JAL, OP_JALR, OP_LB, OP_LBU, OP_LH, OP_LHU,
+  OP_LW, OP_MRET, OP_MUL, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
 } from './ops.ts';
 import { csrAccessible, csrExists, csrRead, csrWrite, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV } from './csr.ts';
 import {
@@ -93,7 +94,7 @@ const BLOCK_MASK = BLOCK_BYTES - 1;
 /** Register index that swallows writes to x0 (the decoder's rd 0 is remapped here). */
 const X_SINK = 32;
 
-/** Largest RAM a hart addresses (exec() relies on offsets below 2^30). */
+/** Largest RAM a hart addresses (hot() relies on offsets below 2^30). */
 const MAX_RAM = 0x4000_0000;
 
 /** Longest chunk exec() runs without returning to run() (keeps counts in int32 range). */
@@ -229,7 +230,7 @@ export class Hart {
   /**
    * The decode cache: one flat array holding a block of BLOCK_SLOTS per KiB of
    * RAM that has run, allocated on first execution (the array doubles when full).
-   * One array, not one per block, so exec() reads it through a single constant
+   * One array, not one per block, so hot() reads it through a single constant
    * and V8 keeps its checks and base pointer out of the hot loop's variables.
    */
   private dc = new Int32Array(DC_REGS + BLOCK_SLOTS);
@@ -271,7 +272,7 @@ export class Hart {
       throw new RvisorError('HART_RAM_ALIGNMENT', `guest RAM base 0x${bus.ramBase.toString(16)} is not 4-byte aligned`);
     }
     if (bus.ramSize > MAX_RAM) {
-      // exec()'s one-compare alignment-and-range check needs RAM offsets below 2^30.
+      // hot()'s one-compare alignment-and-range check needs RAM offsets below 2^30.
       throw new RvisorError('HART_RAM_SIZE', `guest RAM of ${bus.ramSize} bytes is over the hart's 1 GiB`);
     }
     this.bus = bus;
@@ -569,7 +570,7 @@ export class Hart {
     if (((packed >>> 8) & 63) === 0) packed |= X_SINK << 8;
     const op = packed & 0xff;
     if (op >= OP_LB && op <= OP_SW) {
-      // exec() adds the immediate to rs1 and has the RAM offset.
+      // hot() adds the immediate to rs1 and has the RAM offset.
       imm = (imm - bus.ramBase) | 0;
     } else if (op === OP_JAL || (op >= OP_BEQ && op <= OP_BGEU)) {
       // The target is known now: whether it stays in this block, and whether it is aligned.
@@ -739,9 +740,11 @@ export class Hart {
     const ram32 = bus.ram32;
     const ramSize = bus.ramSize;
     const pageFlags = bus.pageFlags;
-    const bias = this.hotBias;
-    let pc = this.hotPc;
-    let left = this.hotLeft;
+    // Converted once here, so V8 holds them as plain integers, not as tagged field values
+    // untagged again on every use.
+    const bias = this.hotBias | 0;
+    let pc = this.hotPc | 0;
+    let left = this.hotLeft | 0;
     // Everything that needs exec() leaves with `break loop`.
     loop: for (;;) {
       if (left <= 0) break;
@@ -1069,7 +1072,7 @@ export class Hart {
     const op = w & 0xff;
     const rd = (w >>> 8) & 63;
     switch (op) {
-      // Loads and stores that missed exec()'s plain-RAM fast path: devices, shared
+      // Loads and stores that missed hot()'s plain-RAM fast path: devices, shared
       // windows, misaligned or faulting addresses, stores into flagged pages.
       case OP_LW: case OP_LH: case OP_LHU: case OP_LB: case OP_LBU: {
         // fill() stored the immediate minus ramBase.
