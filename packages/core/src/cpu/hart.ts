@@ -29,8 +29,7 @@
  * limit, so budgets and the timer horizon bind it too.
  */
 
-import type { Bus } from '../memory/bus.ts';
-import { PAGE_CODE } from '../memory/bus.ts';
+import { Bus, PAGE_CODE } from '../memory/bus.ts';
 import { RvisorError } from '../errors.ts';
 import { decodeTo } from './decode.ts';
 import {
@@ -47,6 +46,7 @@ import {
 } from './trap.ts';
 import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
 import { mulh, mulhsu, mulhu } from './_mul.ts';
+import { PRIME_BLOCK0, PRIME_BLOCK1, PRIME_RAM } from './prime.ts';
 
 export { PRIV_M, PRIV_U } from './trap.ts';
 export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
@@ -103,6 +103,8 @@ const MAX_CHUNK = 0x4000_0000;
 /** Chunk length and count of the process-wide warm-up (see run()). */
 const WARMUP_CHUNK = 256;
 let warmupChunks = 2000;
+/** The scratch hart that runs the priming program during the warm-up (cpu/prime.ts). */
+let primer: Hart | null = null;
 
 // Why exec() returned to run().
 const EXIT_CHUNK = 0;
@@ -438,12 +440,14 @@ export class Hart {
       }
       // An int32 chunk length keeps the loop's budget compare an integer compare.
       let limit = Math.min(budget - used, this.timerHorizon(), MAX_CHUNK) | 0;
-      if (warmupChunks > 0) {
+      if (warmupChunks > 0 && this !== primer) {
         // Short chunks until V8 has seen exec() enter and leave many times: optimized
         // on-stack during one long first chunk, its exit path would have no type
-        // feedback and deoptimize at the end of every later chunk.
+        // feedback and deoptimize at the end of every later chunk. Each is joined by a
+        // chunk of the priming program, which gives every fast-path case its feedback.
         warmupChunks--;
         if (limit > WARMUP_CHUNK) limit = WARMUP_CHUNK;
+        primeStep();
       }
       this.recheck = false;
       const tier = this.tier;
@@ -1265,6 +1269,17 @@ export class Hart {
     x[rd] = old;
     return writes ? 1 : 0;
   }
+}
+
+/** One warm-up chunk of the priming program on the process's scratch hart. */
+function primeStep(): void {
+  if (primer === null) {
+    const bus = new Bus(new Uint8Array(PRIME_RAM), 0);
+    bus.ram16.set(PRIME_BLOCK0, 0);
+    bus.ram16.set(PRIME_BLOCK1, 0x400 >>> 1);
+    primer = new Hart(bus);
+  }
+  primer.run(WARMUP_CHUNK);
 }
 
 function amo(op: number, old: number, src: number): number {
