@@ -14,9 +14,8 @@
  * compares with these halfwords.
  */
 
-/** RAM of the scratch hart: code in its first two KiB (two decode blocks), data at PRIME_DATA. */
+/** RAM of the scratch hart: code in its first two KiB (two decode blocks), data at 0x1000 (a page of its own). */
 export const PRIME_RAM = 0x2000;
-export const PRIME_DATA = 0x1000;
 
 /** Block 0, at RAM offset 0. */
 export const PRIME_BLOCK0: readonly number[] = [
