@@ -232,8 +232,9 @@ export class Hart {
   /**
    * The decode cache: one flat array holding a block of BLOCK_SLOTS per KiB of
    * RAM that has run, allocated on first execution (the array doubles when full).
-   * One array, not one per block, so hot() reads it through a single constant
-   * and V8 keeps its checks and base pointer out of the hot loop's variables.
+   * One array, not one per block, so hot() reads all decoded code (and, while a
+   * chunk runs, the registers) through one local that a block switch does not
+   * change.
    */
   private dc = new Int32Array(DC_REGS + BLOCK_SLOTS);
   /** dc's register slots (x0..x31 and the sink), the same shape as `regs`: copies are one memmove. */
@@ -1011,9 +1012,7 @@ export class Hart {
   /** exec() found pc outside RAM before running anything: an instruction access fault at pc. */
   private fetchFault(pc: number): number {
     this.pc = pc >>> 0;
-    this.exitReason = EXIT_TRAP;
-    this.trapCause = CAUSE_FETCH_ACCESS;
-    this.trapTval = pc;
+    this.setTrap(CAUSE_FETCH_ACCESS, pc);
     return 0;
   }
 
