@@ -36,7 +36,7 @@ import {
   OP_AMOADD, OP_AMOAND, OP_AMOMAX, OP_AMOMAXU, OP_AMOMIN, OP_AMOMINU, OP_AMOOR, OP_AMOSWAP, OP_AMOXOR, OP_BLOCK_END,
   OP_CSRRC, OP_CSRRCI, OP_CSRRS, OP_CSRRSI, OP_CSRRW, OP_CSRRWI, OP_EBREAK, OP_ECALL, OP_FENCE_I, OP_ILLEGAL, OP_LR,
   OP_ADD, OP_ADDI, OP_BEQ, OP_BGE, OP_BGEU, OP_BLT, OP_BLTU, OP_BNE, OP_JAL, OP_JALR, OP_LB, OP_LBU, OP_LH, OP_LHU,
-  OP_LW, OP_MRET, OP_MUL, OP_SB, OP_SC, OP_SH, OP_SW, OP_WFI,
+  OP_LW, OP_MRET, OP_MUL, OP_SB, OP_SC, OP_SH, OP_SRAI, OP_SW, OP_WFI,
 } from './ops.ts';
 import { csrAccessible, csrExists, csrRead, csrWrite, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV } from './csr.ts';
 import {
@@ -158,6 +158,26 @@ const OP_MISJUMP = 85;
 const DC_REGS = 64;
 /** The decode array's slot holding the hot loop's RAM limit while a chunk runs (cpu/hot.ts). */
 const DC_LIMIT = 40;
+
+/**
+ * A decoded instruction as its decode-array slot holds it (cpu/decode.ts's
+ * packed word, rearranged for the hot loop): the length as the sign bit (set:
+ * 4 bytes), so the loop tests it without a shift, and the immediate inside the
+ * word where it fits, so the most frequent instructions need no second load:
+ *   ALU with immediate (addi..srai), near jal: bits 19..30 = imm (12 bits, signed)
+ *   branches (near and far): rs1 at 8, rs2 at 13, bits 18..30 = offset (13 bits, signed)
+ * Every slot's second int32 keeps the full immediate, for everything else.
+ */
+function slotWord(packed: number, imm: number): number {
+  const op = packed & 0xff;
+  let w = (packed & 0x00ffffff) | ((packed >>> 24) === 4 ? 0x80000000 : 0);
+  if ((op >= OP_ADDI && op <= OP_SRAI) || op === OP_JAL) {
+    w = (w & 0x8007ffff) | ((imm & 0xfff) << 19);
+  } else if ((op >= OP_BEQ && op <= OP_BGEU) || (op >= OP_BEQ + FAR_DELTA && op <= OP_BGEU + FAR_DELTA)) {
+    w = (w & 0x800000ff) | (((packed >>> 14) & 31) << 8) | (((packed >>> 19) & 31) << 13) | ((imm & 0x1fff) << 18);
+  }
+  return w | 0;
+}
 
 /** The fused op for `op1` followed by `op2`, or 0. */
 function fusedOp(op1: number, op2: number): number {
@@ -587,6 +607,7 @@ export class Hart {
       // The unused rs2 field carries the target bits that must be clear.
       packed |= 2 << 19;
     }
+    packed = slotWord(packed, imm);
     b[rel] = packed;
     b[rel + 1] = imm;
     if (fuse) {
@@ -604,7 +625,7 @@ export class Hart {
   private pairWithNext(b: Int32Array, rel: number, off: number, packed: number): number {
     const op1 = packed & 0xff;
     if (op1 !== OP_ADDI && op1 !== OP_LW && op1 !== OP_LH && op1 !== OP_MUL && op1 !== OP_ADD) return 0;
-    const len1 = packed >>> 24;
+    const len1 = packed < 0 ? 4 : 2;
     if ((off & BLOCK_MASK) + len1 >= BLOCK_BYTES) return 0;
     let p2 = b[rel + len1]!;
     if (p2 === 0) p2 = this.fill(b, rel + len1, off + len1, false);
@@ -689,7 +710,7 @@ export class Hart {
         w = (w & ~0xff) | FUSED_FIRST[(w & 0xff) - F_ADDI_ADDI]!;
       }
       const imm = dc[(rel + 1) | 0]!;
-      const npc = (pc + (w >>> 24)) | 0;
+      const npc = (pc + (w < 0 ? 4 : 2)) | 0;
       const op = w & 0xff;
       if (op === 0 /* OP_UNDECODED */) {
         const off = (pc - ramBase) >>> 0;

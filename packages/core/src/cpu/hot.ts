@@ -78,23 +78,22 @@ export class HotLoop {
     loop: for (;;) {
       if (left <= 0) break;
       const w = dc[rel]!;
-      const imm = dc[(rel + 1) | 0]!;
       // A branch on the length (predicted) rather than an add of it: the next slot
       // then does not wait for the load of w.
-      const nrel = (w & 0x04000000) !== 0 ? (rel + 4) | 0 : (rel + 2) | 0;
+      const nrel = w < 0 ? (rel + 4) | 0 : (rel + 2) | 0;
 
       switch (w & 0xff) {
-        case 20 /* OP_ADDI */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0; break;
-        case 2 /* OP_LUI */: x[(w >>> 8) & 63] = imm; break;
-        case 3 /* OP_AUIPC */: x[(w >>> 8) & 63] = (rel + this.bias + imm) | 0; break;
-        case 21 /* OP_SLTI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < imm ? 1 : 0; break;
-        case 22 /* OP_SLTIU */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (imm >>> 0) ? 1 : 0; break;
-        case 23 /* OP_XORI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ imm; break;
-        case 24 /* OP_ORI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | imm; break;
-        case 25 /* OP_ANDI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & imm; break;
-        case 26 /* OP_SLLI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << imm; break;
-        case 27 /* OP_SRLI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> imm; break;
-        case 28 /* OP_SRAI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> imm; break;
+        case 20 /* OP_ADDI */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + ((w << 1) >> 20)) | 0; break;
+        case 2 /* OP_LUI */: x[(w >>> 8) & 63] = dc[(rel + 1) | 0]!; break;
+        case 3 /* OP_AUIPC */: x[(w >>> 8) & 63] = (rel + this.bias + dc[(rel + 1) | 0]!) | 0; break;
+        case 21 /* OP_SLTI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! < ((w << 1) >> 20) ? 1 : 0; break;
+        case 22 /* OP_SLTIU */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! >>> 0) < (((w << 1) >> 20) >>> 0) ? 1 : 0; break;
+        case 23 /* OP_XORI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! ^ ((w << 1) >> 20); break;
+        case 24 /* OP_ORI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! | ((w << 1) >> 20); break;
+        case 25 /* OP_ANDI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! & ((w << 1) >> 20); break;
+        case 26 /* OP_SLLI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! << ((w << 1) >> 20); break;
+        case 27 /* OP_SRLI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >>> ((w << 1) >> 20); break;
+        case 28 /* OP_SRAI */: x[(w >>> 8) & 63] = x[(w >>> 14) & 31]! >> ((w << 1) >> 20); break;
 
         case 29 /* OP_ADD */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + x[(w >>> 19) & 31]!) | 0; break;
         case 30 /* OP_SUB */: x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! - x[(w >>> 19) & 31]!) | 0; break;
@@ -113,18 +112,18 @@ export class HotLoop {
         // runs here if the budget allows and its slot still holds the expected op;
         // otherwise the loop goes on with it as a single instruction.
         case 71 /* F_ADDI_ADDI */: {
-          x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + imm) | 0;
+          x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + ((w << 1) >> 20)) | 0;
           rel = nrel;
           left = (left - 1) | 0;
           const w2 = dc[rel]!;
           if (left <= 0 || (w2 & 0xff) !== 20 /* OP_ADDI */) continue;
-          x[(w2 >>> 8) & 63] = (x[(w2 >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
-          rel = (rel + (w2 >>> 24)) | 0;
+          x[(w2 >>> 8) & 63] = (x[(w2 >>> 14) & 31]! + ((w2 << 1) >> 20)) | 0;
+          rel = (rel + 2 + ((w2 >>> 31) << 1)) | 0;
           left = (left - 1) | 0;
           continue;
         }
         case 72 /* F_LW_LW */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off | (off << 30)) ^ 0x80000000) >= x[40]) break loop;
           x[(w >>> 8) & 63] = ram32[off >>> 2]!;
           rel = nrel;
@@ -134,12 +133,12 @@ export class HotLoop {
           const off2 = (x[(w2 >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off2 | (off2 << 30)) ^ 0x80000000) >= x[40]) continue;
           x[(w2 >>> 8) & 63] = ram32[off2 >>> 2]!;
-          rel = (rel + (w2 >>> 24)) | 0;
+          rel = (rel + 2 + ((w2 >>> 31) << 1)) | 0;
           left = (left - 1) | 0;
           continue;
         }
         case 73 /* F_LH_LH */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off | (off << 31)) ^ 0x80000000) >= x[40]) break loop;
           x[(w >>> 8) & 63] = ram16[off >>> 1]!;
           rel = nrel;
@@ -149,7 +148,7 @@ export class HotLoop {
           const off2 = (x[(w2 >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off2 | (off2 << 31)) ^ 0x80000000) >= x[40]) continue;
           x[(w2 >>> 8) & 63] = ram16[off2 >>> 1]!;
-          rel = (rel + (w2 >>> 24)) | 0;
+          rel = (rel + 2 + ((w2 >>> 31) << 1)) | 0;
           left = (left - 1) | 0;
           continue;
         }
@@ -160,19 +159,19 @@ export class HotLoop {
           const w2 = dc[rel]!;
           if (left <= 0 || (w2 & 0xff) !== 29 /* OP_ADD */) continue;
           x[(w2 >>> 8) & 63] = (x[(w2 >>> 14) & 31]! + x[(w2 >>> 19) & 31]!) | 0;
-          rel = (rel + (w2 >>> 24)) | 0;
+          rel = (rel + 2 + ((w2 >>> 31) << 1)) | 0;
           left = (left - 1) | 0;
           continue;
         }
         case 75 /* F_ADD_BNE */:
         case 76 /* F_ADDI_BNE */: {
-          x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + ((w & 0xff) === 75 ? x[(w >>> 19) & 31]! : imm)) | 0;
+          x[(w >>> 8) & 63] = (x[(w >>> 14) & 31]! + ((w & 0xff) === 75 ? x[(w >>> 19) & 31]! : (w << 1) >> 20)) | 0;
           rel = nrel;
           left = (left - 1) | 0;
           const w2 = dc[rel]!;
           // Only a near bne pairs (fill() decides), so a taken one stays in the block.
           if (left <= 0 || (w2 & 0xff) !== 7 /* OP_BNE */) continue;
-          rel = x[(w2 >>> 14) & 31] !== x[(w2 >>> 19) & 31] ? (rel + dc[(rel + 1) | 0]!) | 0 : (rel + (w2 >>> 24)) | 0;
+          rel = x[(w2 >>> 8) & 31] !== x[(w2 >>> 13) & 31] ? (rel + ((w2 << 1) >> 19)) | 0 : (rel + 2 + ((w2 >>> 31) << 1)) | 0;
           left = (left - 1) | 0;
           continue;
         }
@@ -205,16 +204,16 @@ export class HotLoop {
         // the far ids (op + 73), so a near one needs no check at all.
         case 4 /* OP_JAL */:
           x[(w >>> 8) & 63] = (nrel + this.bias) | 0;
-          rel = (rel + imm) | 0;
+          rel = (rel + ((w << 1) >> 20)) | 0;
           left = (left - 1) | 0;
           continue;
         case 77 /* far OP_JAL */:
           x[(w >>> 8) & 63] = (nrel + this.bias) | 0;
-          rel = (rel + imm) | 0;
+          rel = (rel + dc[(rel + 1) | 0]!) | 0;
           left = (left - 1) | 0;
           break loop;
         case 5 /* OP_JALR */: {
-          const t = (x[(w >>> 14) & 31]! + imm) & ~1;
+          const t = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) & ~1;
           // Without C, fill() put 2 in the unused rs2 field: a 2-mod-4 target traps (in cold()).
           if ((t & (w >>> 19) & 31) !== 0) break loop;
           x[(w >>> 8) & 63] = (nrel + this.bias) | 0;
@@ -225,54 +224,54 @@ export class HotLoop {
           continue;
         }
         case 6 /* OP_BEQ */:
-          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) { rel = (rel + imm) | 0; left = (left - 1) | 0; continue; }
+          if (x[(w >>> 8) & 31] === x[(w >>> 13) & 31]) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; continue; }
           break;
         case 7 /* OP_BNE */:
-          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) { rel = (rel + imm) | 0; left = (left - 1) | 0; continue; }
+          if (x[(w >>> 8) & 31] !== x[(w >>> 13) & 31]) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; continue; }
           break;
         case 8 /* OP_BLT */:
-          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) { rel = (rel + imm) | 0; left = (left - 1) | 0; continue; }
+          if (x[(w >>> 8) & 31]! < x[(w >>> 13) & 31]!) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; continue; }
           break;
         case 9 /* OP_BGE */:
-          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) { rel = (rel + imm) | 0; left = (left - 1) | 0; continue; }
+          if (x[(w >>> 8) & 31]! >= x[(w >>> 13) & 31]!) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; continue; }
           break;
         case 10 /* OP_BLTU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) { rel = (rel + imm) | 0; left = (left - 1) | 0; continue; }
+          if ((x[(w >>> 8) & 31]! >>> 0) < (x[(w >>> 13) & 31]! >>> 0)) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; continue; }
           break;
         case 11 /* OP_BGEU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) { rel = (rel + imm) | 0; left = (left - 1) | 0; continue; }
+          if ((x[(w >>> 8) & 31]! >>> 0) >= (x[(w >>> 13) & 31]! >>> 0)) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; continue; }
           break;
         case 79 /* far OP_BEQ */:
-          if (x[(w >>> 14) & 31] === x[(w >>> 19) & 31]) { rel = (rel + imm) | 0; left = (left - 1) | 0; break loop; }
+          if (x[(w >>> 8) & 31] === x[(w >>> 13) & 31]) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 80 /* far OP_BNE */:
-          if (x[(w >>> 14) & 31] !== x[(w >>> 19) & 31]) { rel = (rel + imm) | 0; left = (left - 1) | 0; break loop; }
+          if (x[(w >>> 8) & 31] !== x[(w >>> 13) & 31]) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 81 /* far OP_BLT */:
-          if (x[(w >>> 14) & 31]! < x[(w >>> 19) & 31]!) { rel = (rel + imm) | 0; left = (left - 1) | 0; break loop; }
+          if (x[(w >>> 8) & 31]! < x[(w >>> 13) & 31]!) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 82 /* far OP_BGE */:
-          if (x[(w >>> 14) & 31]! >= x[(w >>> 19) & 31]!) { rel = (rel + imm) | 0; left = (left - 1) | 0; break loop; }
+          if (x[(w >>> 8) & 31]! >= x[(w >>> 13) & 31]!) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 83 /* far OP_BLTU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) < (x[(w >>> 19) & 31]! >>> 0)) { rel = (rel + imm) | 0; left = (left - 1) | 0; break loop; }
+          if ((x[(w >>> 8) & 31]! >>> 0) < (x[(w >>> 13) & 31]! >>> 0)) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; break loop; }
           break;
         case 84 /* far OP_BGEU */:
-          if ((x[(w >>> 14) & 31]! >>> 0) >= (x[(w >>> 19) & 31]! >>> 0)) { rel = (rel + imm) | 0; left = (left - 1) | 0; break loop; }
+          if ((x[(w >>> 8) & 31]! >>> 0) >= (x[(w >>> 13) & 31]! >>> 0)) { rel = (rel + ((w << 1) >> 19)) | 0; left = (left - 1) | 0; break loop; }
           break;
 
         // Loads and stores: fill() stores their immediate minus ramBase, so the sum is
         // the RAM offset. Shifting the alignment bits to the top folds the alignment
         // and range checks into one compare (RAM is at most 1 GiB, a multiple of 4).
         case 14 /* OP_LW */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off | (off << 30)) ^ 0x80000000) >= x[40]) break loop;
           x[(w >>> 8) & 63] = ram32[off >>> 2]!;
           break;
         }
         case 13 /* OP_LH */:
         case 16 /* OP_LHU */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off | (off << 31)) ^ 0x80000000) >= x[40]) break loop;
           const v = ram16[off >>> 1]!;
           x[(w >>> 8) & 63] = (w & 0xff) === 13 /* OP_LH */ ? v : v & 0xffff;
@@ -280,7 +279,7 @@ export class HotLoop {
         }
         case 12 /* OP_LB */:
         case 15 /* OP_LBU */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if ((off ^ 0x80000000) >= x[40]) break loop;
           const v = ram[off]!;
           x[(w >>> 8) & 63] = (w & 0xff) === 12 /* OP_LB */ ? (v << 24) >> 24 : v;
@@ -288,19 +287,19 @@ export class HotLoop {
         }
         // Stores into flagged pages (decoded code, watched pages) take the slow path.
         case 19 /* OP_SW */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off | (off << 30)) ^ 0x80000000) >= x[40] || pageFlags[off >>> 12] !== 0) break loop;
           ram32[off >>> 2] = x[(w >>> 19) & 31]!;
           break;
         }
         case 18 /* OP_SH */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if (((off | (off << 31)) ^ 0x80000000) >= x[40] || pageFlags[off >>> 12] !== 0) break loop;
           ram16[off >>> 1] = x[(w >>> 19) & 31]!;
           break;
         }
         case 17 /* OP_SB */: {
-          const off = (x[(w >>> 14) & 31]! + imm) | 0;
+          const off = (x[(w >>> 14) & 31]! + dc[(rel + 1) | 0]!) | 0;
           if ((off ^ 0x80000000) >= x[40] || pageFlags[off >>> 12] !== 0) break loop;
           ram[off] = x[(w >>> 19) & 31]!;
           break;
