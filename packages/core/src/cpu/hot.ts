@@ -17,9 +17,12 @@
  * need no check at all. Literal case labels (named in comments) are
  * deliberate: a case on an imported constant is not a compile-time constant
  * to V8, which turns the jump table into a chain of compares. For the same
- * reason the block geometry appears as literals: 1024 = BLOCK_BYTES.
- * The op ids and the decode-time classes (fused pairs, far branches) are
- * described in hart.ts, which fills the decode array.
+ * reason other constants appear as literals: 1024 = BLOCK_BYTES, x[40] =
+ * the RAM limit's slot (DC_LIMIT). The op ids, the decode-time classes (fused
+ * pairs, far branches) and the slot word's layout (the length as the sign bit;
+ * immediates inside the word, read as `(w << 1) >> 20`, branch offsets as
+ * `(w << 1) >> 19`, branch rs1/rs2 at bits 8/13: slotWord()) are in hart.ts,
+ * which fills the decode array.
  */
 
 import type { Bus } from '../memory/bus.ts';
