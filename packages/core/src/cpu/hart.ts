@@ -47,6 +47,7 @@ import {
 import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
 import { PRIME_BLOCK0, PRIME_BLOCK1, PRIME_RAM } from './prime.ts';
 import { HotLoop } from './hot.ts';
+import { type ArenaOwner, DecodeArena } from './arena.ts';
 
 export { PRIV_M, PRIV_U } from './trap.ts';
 export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
@@ -151,9 +152,10 @@ const OP_MISJUMP = 85;
 
 /**
  * While exec() runs, registers x0..x31 and the x0 sink live in the decode
- * array's first slots (decode blocks start after them): one array for both
- * means one set of V8 checks and one base pointer per instruction, not two.
- * `regs` is the home between chunks; sync() publishes them mid-chunk.
+ * arena's first slots (decode blocks start after them): one array for both
+ * means one constant base for the hot loop. Only one chunk runs at a time (a
+ * nested one saves and restores them: chunk()). `regs` is the home between
+ * chunks; sync() publishes them mid-chunk.
  */
 const DC_REGS = 64;
 /** The decode array's slot holding the hot loop's RAM limit while a chunk runs (cpu/hot.ts). */
@@ -195,6 +197,9 @@ function fusedOp(op1: number, op2: number): number {
  * they hold OP_BLOCK_END, which sends exec() to the next block.
  */
 const BLOCK_SLOTS = BLOCK_BYTES + 4;
+
+/** The process's decode arena (cpu/arena.ts), shared by every hart. */
+const arena = /* @__PURE__ */ new DecodeArena(HotLoop.slots, DC_REGS, BLOCK_SLOTS);
 
 /**
  * One RV32IMAC (or RV32IMA) hart with M and U modes: rvisor's fast interpreter,
@@ -252,23 +257,24 @@ export class Hart {
   private readonly regs = new Int32Array(33);
   private readonly allowC: boolean;
   /**
-   * The decode cache: one flat array holding a block of BLOCK_SLOTS per KiB of
-   * RAM that has run, allocated on first execution (the array doubles when full).
-   * One array, not one per block, so the hot loop reads all decoded code (and, while a
-   * chunk runs, the registers) through one local that a block switch does not
-   * change.
+   * The decode cache: a block of BLOCK_SLOTS in the process-wide decode arena
+   * (cpu/arena.ts) per KiB of RAM that has run, allocated on first execution.
+   * While a chunk runs, the registers live in the arena's first slots.
    */
-  private dc = new Int32Array(DC_REGS + BLOCK_SLOTS);
+  private readonly dc = arena.slots;
   /** dc's register slots (x0..x31 and the sink), the same shape as `regs`: copies are one memmove. */
-  private dcRegs = this.dc.subarray(0, 33);
-  /** Blocks allocated in `dc`. */
-  private dcBlocks = 0;
+  private readonly dcRegs = arena.slots.subarray(0, 33);
+  /** First slot of each decode block this hart holds. */
+  private readonly ownBlocks: number[] = [];
   /** Slot index in `dc` of each RAM block's decode block, -1 while it has none. */
   private readonly blockBase: Int32Array;
+  /** This hart's arena id, and what the arena calls when it takes the hart's blocks back. */
+  private readonly arenaOwner: ArenaOwner = { dropBlocks: () => this.dropBlocks() };
+  private readonly arenaId = arena.join(this.arenaOwner);
   /**
    * The decode block exec() last ran in (slot index) and its guest address.
-   * Blocks never move (growing copies them in place; invalidation zeroes
-   * slots), so the pair stays valid.
+   * Blocks never move (invalidation zeroes slots; the arena taking them back
+   * resets this), so the pair stays valid.
    */
   private lastBase = -1;
   private lastBlkPc = 0;
@@ -305,7 +311,7 @@ export class Hart {
     this.hostTraps = options.hostTraps ?? false;
     this.x = this.regs.subarray(0, 32);
     this.blockBase = new Int32Array((bus.ramSize + BLOCK_MASK) >>> BLOCK_SHIFT).fill(-1);
-    this.hot = new HotLoop(bus, this.dc);
+    this.hot = new HotLoop(bus);
     if (bus.onFlaggedStore === null) bus.onFlaggedStore = (off, width) => this.invalidate(off, width);
     this.reset(bus.ramBase, PRIV_M);
   }
@@ -340,10 +346,7 @@ export class Hart {
   /** Forget every decoded instruction (fence.i, host-side code loading). */
   flushDecodeCache(): void {
     // Zeroing (rather than dropping) keeps every block at its slots, where a running exec() may be.
-    for (let k = 0; k < this.dcBlocks; k++) {
-      const base = DC_REGS + k * BLOCK_SLOTS;
-      this.dc.fill(0, base, base + BLOCK_BYTES);
-    }
+    for (const base of this.ownBlocks) this.dc.fill(0, base, base + BLOCK_BYTES);
     if (this.tier !== null) this.tier.flush();
   }
 
@@ -422,9 +425,16 @@ export class Hart {
     return base >= 0 && this.dc[base + (off & BLOCK_MASK)] !== 0;
   }
 
-  /** Host bytes held by the decode cache (the block array, allocated blocks and spare room, plus the block table). */
+  /** Host bytes held by the decode cache (its blocks in the decode arena, plus the block table). */
   decodeCacheBytes(): number {
-    return this.dc.byteLength + this.blockBase.byteLength;
+    return this.ownBlocks.length * BLOCK_SLOTS * 4 + this.blockBase.byteLength;
+  }
+
+  /** The arena took this hart's blocks back (it is not running): forget them. */
+  private dropBlocks(): void {
+    this.blockBase.fill(-1);
+    this.ownBlocks.length = 0;
+    this.lastBase = -1;
   }
 
   /** Enabled pending interrupts (mip & mie), MTIP included. */
@@ -481,7 +491,7 @@ export class Hart {
         limit -= k;
         if (limit > tier.interpretNext) limit = tier.interpretNext;
       }
-      used += this.exec(limit);
+      used += this.chunk(limit);
       const why = this.exitReason;
       if (why === EXIT_CHUNK) continue;
       if (why === EXIT_WFI) {
@@ -545,19 +555,15 @@ export class Hart {
 
   /**
    * Slot index in `dc` of the decode block for RAM block `index`, created (and
-   * its page flagged) on first use. May replace `dc` with a larger copy.
+   * its page flagged) on first use. Getting a block may make the arena take
+   * this hart's other blocks back (only when no other hart's are free to take):
+   * exec() asks only when it leaves the block it was in.
    */
   private block(index: number): number {
     let base = this.blockBase[index]!;
     if (base < 0) {
-      base = DC_REGS + this.dcBlocks * BLOCK_SLOTS;
-      if (base + BLOCK_SLOTS > this.dc.length) {
-        const grown = new Int32Array(this.dc.length * 2);
-        grown.set(this.dc);
-        this.dc = grown;
-        this.dcRegs = grown.subarray(0, 33);
-      }
-      this.dcBlocks++;
+      base = arena.alloc(this.arenaId);
+      this.ownBlocks.push(base);
       this.dc[base + BLOCK_BYTES] = OP_BLOCK_END;
       this.dc[base + BLOCK_BYTES + 2] = OP_BLOCK_END;
       this.blockBase[index] = base;
@@ -633,6 +639,22 @@ export class Hart {
   }
 
   /**
+   * exec() with the arena told which hart is running. Nested in another hart's
+   * chunk (a device callback that runs a hart), it keeps the outer chunk's
+   * registers, which live in the same arena slots.
+   */
+  private chunk(limit: number): number {
+    const nested = arena.enter(this.arenaId);
+    const saved = nested ? this.dc.slice(0, DC_REGS) : null;
+    try {
+      return this.exec(limit);
+    } finally {
+      if (saved !== null) this.dc.set(saved);
+      arena.leave();
+    }
+  }
+
+  /**
    * Execute at most `limit` instructions; returns how many retired. Sets
    * exitReason (and trapCause/trapTval with pc at the trapping instruction).
    *
@@ -668,14 +690,12 @@ export class Hart {
       bias = (blkPc - this.block(off >>> BLOCK_SHIFT)) | 0;
       this.lastBlkPc = blkPc;
     }
-    // Read after the lookup (which may have grown it); constant for the whole chunk.
-    // The registers move into its first slots for the chunk (see DC_REGS).
+    // The registers move into the arena's first slots for the chunk (see DC_REGS).
     const dc = this.dc;
     dc.set(this.regs);
     // Instructions the chunk may still run: one counter for "retired" and "limit".
     let left = limit;
     const hot = this.hot;
-    hot.dc = dc;
     dc[DC_LIMIT] = hot.ramLimit;
     hot.rel = (pc - bias) | 0;
     hot.left = left;
@@ -699,8 +719,6 @@ export class Hart {
         hot.rel = (pc - bias) | 0;
         hot.bias = bias;
         hot.base = base;
-        // A new block grew the cache: the next chunk starts with the new array.
-        if (this.dc !== dc) break;
         continue;
       }
       // The instruction at pc left the hot loop (a fused pair: its first instruction).
@@ -740,7 +758,6 @@ export class Hart {
     }
 
     const n = (limit - left) | 0;
-    // A grown array holds the same registers: exec() stops right after growing it.
     this.regs.set(this.dcRegs);
     this.pc = pc >>> 0;
     this.instret = instret0 + n;
