@@ -1,82 +1,131 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DecodeArena } from '../src/cpu/arena.ts';
+import { type ArenaShare, DecodeArena } from '../src/cpu/arena.ts';
 import { ARENA_SLOTS } from '../src/cpu/hot.ts';
 import { Hart, STOP_BUDGET } from '../src/cpu/index.ts';
 import { Bus } from '../src/memory/bus.ts';
 import { RvisorError } from '../src/errors.ts';
 import * as A from './_asm.ts';
 
-/** An arena of `blocks` blocks of 8 slots after 4 register slots, and owners that count how often they were told to drop. */
+/** An arena of `blocks` blocks of 8 slots after 4 register slots, and three shares of it. */
 function small(blocks: number) {
   const arena = new DecodeArena(new Int32Array(4 + blocks * 8), 4, 8);
-  const owners = [0, 1, 2].map(() => ({ drops: 0, dropBlocks() { this.drops++; } }));
-  const ids = owners.map((o) => arena.join(o));
-  return { arena, owners, ids };
+  const owners = [{}, {}, {}];
+  const shares = owners.map((o) => arena.join(o));
+  return { arena, owners, shares };
 }
 
 const unit = suite('decode arena');
 
 unit('hands out distinct zeroed blocks after the register slots', () => {
-  const { arena, ids } = small(3);
+  const { arena, shares: [a, b] } = small(3);
   assert.is(arena.capacity, 3);
-  const a = arena.alloc(ids[0]!);
-  arena.slots.fill(-1, a, a + 8);
-  const b = arena.alloc(ids[1]!);
-  const c = arena.alloc(ids[0]!);
-  assert.equal([a, b, c].sort((x, y) => x - y), [4, 12, 20]);
-  assert.equal(Array.from(arena.slots.subarray(b, b + 8)), new Array(8).fill(0));
-  assert.is(arena.blocksOf(ids[0]!), 2);
+  const x = arena.alloc(a!);
+  arena.slots.fill(-1, x, x + 8);
+  const y = arena.alloc(b!);
+  const z = arena.alloc(a!);
+  assert.equal([x, y, z].sort((p, q) => p - q), [4, 12, 20]);
+  assert.equal(Array.from(arena.slots.subarray(y, y + 8)), new Array(8).fill(0));
+  assert.equal(a!.blocks, [x, z]);
 });
 
-unit('when full, takes back every block of one idle owner, tells it, and zeroes the block it hands out', () => {
-  const { arena, owners, ids } = small(3);
-  const a1 = arena.alloc(ids[0]!);
-  arena.alloc(ids[0]!);
-  arena.alloc(ids[1]!);
-  arena.slots.fill(7, a1, a1 + 8);
-  arena.enter(ids[2]!);
-  const got = arena.alloc(ids[2]!);
-  arena.leave();
-  assert.is(owners[0]!.drops, 1);
-  assert.is(owners[1]!.drops, 0);
-  assert.is(arena.blocksOf(ids[0]!), 0);
-  assert.is(arena.blocksOf(ids[2]!), 1);
+unit('when full, takes back every block of one idle owner, marks it lost, and zeroes the block it hands out', () => {
+  const { arena, shares: [a, b, c] } = small(3);
+  const x = arena.alloc(a!);
+  arena.alloc(a!);
+  arena.alloc(b!);
+  arena.slots.fill(7, x, x + 8);
+  arena.enter(c!);
+  const got = arena.alloc(c!);
+  arena.leave(c!);
+  assert.is(a!.lost, true);
+  assert.is(b!.lost, false);
+  assert.equal(a!.blocks, []);
+  assert.equal(c!.blocks, [got]);
   assert.equal(Array.from(arena.slots.subarray(got, got + 8)), new Array(8).fill(0));
 });
 
 unit('never takes the blocks of an owner whose chunk is running; the asking owner gives up its own last', () => {
-  const { arena, owners, ids } = small(2);
-  arena.alloc(ids[0]!);
-  arena.alloc(ids[1]!);
-  // Owner 0's chunk runs, and owner 1 runs inside it (a device callback): neither may lose blocks to the other...
-  assert.is(arena.enter(ids[0]!), false);
-  assert.is(arena.enter(ids[1]!), true);
-  arena.alloc(ids[1]!);
-  assert.is(owners[0]!.drops, 0);
+  const { arena, shares: [a, b] } = small(2);
+  arena.alloc(a!);
+  const old = arena.alloc(b!);
+  // a's chunk runs, and b runs inside it (a device callback): neither may lose blocks to the other...
+  assert.is(arena.enter(a!), false);
+  assert.is(arena.enter(b!), true);
+  const got = arena.alloc(b!);
+  assert.is(a!.lost, false);
+  assert.is(a!.blocks.length, 1);
   // ...except the asking owner, which gave up its own block.
-  assert.is(owners[1]!.drops, 1);
-  assert.is(arena.blocksOf(ids[0]!), 1);
-  assert.is(arena.blocksOf(ids[1]!), 1);
-  arena.leave();
-  arena.leave();
+  assert.is(b!.lost, true);
+  assert.equal(b!.blocks, [got]);
+  assert.is(got, old);
+  arena.leave(b!);
+  arena.leave(a!);
 });
 
 unit('throws HART_DECODE_ARENA_FULL only when every block belongs to a running owner and the asker has none', () => {
-  const { arena, ids } = small(1);
-  arena.alloc(ids[0]!);
-  arena.enter(ids[0]!);
-  arena.enter(ids[1]!);
+  const { arena, shares: [a, b] } = small(1);
+  arena.alloc(a!);
+  arena.enter(a!);
+  arena.enter(b!);
   try {
-    arena.alloc(ids[1]!);
+    arena.alloc(b!);
     assert.unreachable('allocated');
   } catch (e) {
     assert.instance(e, RvisorError);
     assert.is((e as RvisorError).code, 'HART_DECODE_ARENA_FULL');
   }
-  assert.is(arena.blocksOf(ids[0]!), 1, 'the running owner kept its block');
-  arena.leave();
-  arena.leave();
+  assert.is(a!.blocks.length, 1, 'the running owner kept its block');
+  arena.leave(b!);
+  arena.leave(a!);
+});
+
+unit('takes blocks back in batches: a 32nd of the arena at once, whole owners at a time', () => {
+  const arena = new DecodeArena(new Int32Array(4 + 128 * 8), 4, 8);
+  const shares = Array.from({ length: 64 }, () => arena.join({}));
+  for (const s of shares) { arena.alloc(s); arena.alloc(s); }
+  const asking = arena.join({});
+  arena.alloc(asking);
+  // 128 / 32 = 4 blocks: two whole owners (two blocks each) went; the next three allocations need no walk.
+  assert.equal(shares.map((s) => s.lost).filter(Boolean).length, 2);
+  arena.alloc(asking);
+  arena.alloc(asking);
+  arena.alloc(asking);
+  assert.equal(shares.map((s) => s.lost).filter(Boolean).length, 2);
+  assert.is(asking.blocks.length, 4);
+});
+
+unit('blocks come back when their owner is garbage collected', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const arena = new DecodeArena(new Int32Array(4 + 4 * 8), 4, 8);
+  const keptOwner = {};
+  const keptShare = arena.join(keptOwner);
+  const dead = ((): ArenaShare[] => {
+    const out = [];
+    for (let i = 0; i < 3; i++) {
+      const s = arena.join({});
+      arena.alloc(s);
+      out.push(s);
+    }
+    return out;
+  })();
+  arena.alloc(keptShare);
+  // Finalizers run in a later task: collect and wait until all three came back (or give up after ~2 s).
+  for (let i = 0; i < 200 && dead.some((s) => s.blocks.length > 0); i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(dead.map((s) => s.blocks.length), [0, 0, 0]);
+  assert.equal(dead.map((s) => s.lost), [false, false, false], 'collected, not taken back');
+  arena.alloc(keptShare);
+  arena.alloc(keptShare);
+  arena.alloc(keptShare);
+  assert.is(keptShare.lost, false, 'the live owner kept its blocks');
+  assert.is(keptShare.blocks.length, 4);
+  assert.ok(keptOwner, 'still referenced here, so never collected');
 });
 
 unit.run();

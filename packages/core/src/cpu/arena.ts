@@ -5,22 +5,29 @@
  * the hot loop reads it as a constant (cpu/hot.ts says why that is faster).
  *
  * Blocks are handed out on first use and come back when their hart is
- * garbage collected. When none is free, the arena takes back every block of
- * one other hart that is not running (the first owner found from a rotating
- * cursor) and tells it to forget them; if only running harts hold blocks, the
- * asking hart gives up its own. Correctness never depends on a block staying:
- * a hart that lost its blocks decodes again on its next miss. A hart's blocks
- * are never taken while its exec() is on the stack (a device callback may run
- * another hart inside it), and a new block is always zeroed, so no hart ever
- * runs code decoded for another.
+ * garbage collected (a FinalizationRegistry: no weak reference, which would
+ * keep every hart made in one synchronous job alive until the job ends). When
+ * none is free, the arena walks on from a rotating cursor and takes back all
+ * blocks of each hart it meets that is not running, until a 32nd of the arena
+ * is free (so a burst of new harts does not pay a walk each); the hart finds
+ * its share marked lost and forgets its blocks before it next reads one. If
+ * only running harts hold blocks, the asking hart gives up its own. A block
+ * is zeroed when handed out and a hart that lost its blocks decodes again on
+ * its next miss: taking blocks back costs speed, never exactness, and no hart
+ * runs code decoded for another. A hart's blocks are never taken while its
+ * exec() is on the stack (a device callback may run another hart inside it).
  */
 
 import { RvisorError } from '../errors.ts';
 
-/** What the arena asks of a hart whose blocks it takes back. */
-export interface ArenaOwner {
-  /** Forget every block (they are no longer the owner's). */
-  dropBlocks(): void;
+/** One hart's part of the arena. */
+export class ArenaShare {
+  /** First slot of each block the hart holds. */
+  readonly blocks: number[] = [];
+  /** Set when the arena took the blocks back: the hart must forget where they were. */
+  lost = false;
+  /** The hart's chunks on the stack. */
+  running = 0;
 }
 
 export class DecodeArena {
@@ -30,99 +37,88 @@ export class DecodeArena {
   readonly first: number;
   /** Blocks the arena holds in all. */
   readonly capacity: number;
-  /** Owner id of each block, 0 while free. */
-  private readonly owner: Int32Array;
+  /** The share holding each block, null while free. */
+  private readonly holder: (ArenaShare | null)[];
   private readonly free: Int32Array;
   private freeTop = 0;
   /** Blocks below this index have been handed out at least once. */
   private high = 0;
   private cursor = 0;
-  private nextId = 1;
-  private readonly owners = new Map<number, WeakRef<ArenaOwner>>();
-  /** Owners whose exec() is on the stack, innermost last. */
-  private readonly running: number[] = [];
-  private readonly gone = new FinalizationRegistry<number>((id) => this.release(id));
+  /** Chunks on the stack, of all harts. */
+  private depth = 0;
+  private readonly gone = new FinalizationRegistry<ArenaShare>((share) => this.release(share));
 
   constructor(slots: Int32Array, first: number, blockSlots: number) {
     this.slots = slots;
     this.first = first;
     this.blockSlots = blockSlots;
     this.capacity = Math.floor((slots.length - first) / blockSlots);
-    this.owner = new Int32Array(this.capacity);
+    this.holder = new Array<ArenaShare | null>(this.capacity).fill(null);
     this.free = new Int32Array(this.capacity);
   }
 
-  /** Register an owner; its blocks return to the arena when it is garbage collected. */
-  join(owner: ArenaOwner): number {
-    const id = this.nextId++;
-    this.owners.set(id, new WeakRef(owner));
-    this.gone.register(owner, id);
-    return id;
+  /** A share for `owner`; its blocks return to the arena when `owner` is garbage collected. */
+  join(owner: object): ArenaShare {
+    const share = new ArenaShare();
+    this.gone.register(owner, share);
+    return share;
   }
 
-  /** First slot of a zeroed block for owner `id` (taking blocks back first when none is free). */
-  alloc(id: number): number {
-    if (this.freeTop === 0 && this.high === this.capacity) this.reclaim(id);
+  /** First slot of a zeroed block for `share` (taking blocks back first when none is free). */
+  alloc(share: ArenaShare): number {
+    if (this.freeTop === 0 && this.high === this.capacity) this.reclaim(share);
     const k = this.freeTop > 0 ? this.free[--this.freeTop]! : this.high++;
-    this.owner[k] = id;
+    this.holder[k] = share;
     const base = this.first + k * this.blockSlots;
     this.slots.fill(0, base, base + this.blockSlots);
+    share.blocks.push(base);
     return base;
   }
 
-  /** Blocks owner `id` holds now. */
-  blocksOf(id: number): number {
-    let n = 0;
-    for (let k = 0; k < this.high; k++) if (this.owner[k] === id) n++;
-    return n;
-  }
-
   /**
-   * Owner `id` starts running a chunk; returns whether another owner's chunk is
+   * `share`'s hart starts running a chunk; returns whether another chunk is
    * already running (the caller then saves and restores the register slots).
    */
-  enter(id: number): boolean {
-    this.running.push(id);
-    return this.running.length > 1;
+  enter(share: ArenaShare): boolean {
+    share.running++;
+    return ++this.depth > 1;
   }
 
-  leave(): void {
-    this.running.pop();
+  leave(share: ArenaShare): void {
+    share.running--;
+    this.depth--;
   }
 
-  private reclaim(asking: number): void {
-    for (let n = 0; n < this.capacity; n++) {
+  private reclaim(asking: ArenaShare): void {
+    const want = Math.max(1, this.capacity >>> 5);
+    for (let n = 0; n < this.capacity && this.freeTop < want; n++) {
       const k = this.cursor;
       this.cursor = k + 1 === this.capacity ? 0 : k + 1;
-      const o = this.owner[k]!;
-      if (o !== 0 && o !== asking && !this.running.includes(o)) {
-        this.take(o);
-        return;
-      }
+      const s = this.holder[k] ?? null;
+      if (s !== null && s !== asking && s.running === 0) this.take(s);
     }
+    if (this.freeTop > 0) return;
     // Only running harts hold blocks: the asking one gives up its own (its exec()
     // asks for a block only when it leaves the one it was in).
-    if (this.blocksOf(asking) > 0) {
+    if (asking.blocks.length > 0) {
       this.take(asking);
       return;
     }
     throw new RvisorError('HART_DECODE_ARENA_FULL', `every decode block (${this.capacity}) belongs to a running hart`);
   }
 
-  /** Take back every block of a live owner, telling it first. */
-  private take(id: number): void {
-    this.owners.get(id)?.deref()?.dropBlocks();
-    this.release(id);
+  private take(share: ArenaShare): void {
+    this.release(share);
+    share.lost = true;
   }
 
-  /** Return owner `id`'s blocks to the free list. */
-  private release(id: number): void {
-    for (let k = 0; k < this.high; k++) {
-      if (this.owner[k] === id) {
-        this.owner[k] = 0;
-        this.free[this.freeTop++] = k;
-      }
+  /** Return `share`'s blocks to the free list. */
+  private release(share: ArenaShare): void {
+    for (const base of share.blocks) {
+      const k = (base - this.first) / this.blockSlots;
+      this.holder[k] = null;
+      this.free[this.freeTop++] = k;
     }
-    if (this.owners.get(id)?.deref() === undefined) this.owners.delete(id);
+    share.blocks.length = 0;
   }
 }

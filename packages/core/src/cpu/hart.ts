@@ -47,7 +47,7 @@ import {
 import { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
 import { PRIME_BLOCK0, PRIME_BLOCK1, PRIME_RAM } from './prime.ts';
 import { HotLoop } from './hot.ts';
-import { type ArenaOwner, DecodeArena } from './arena.ts';
+import { DecodeArena } from './arena.ts';
 
 export { PRIV_M, PRIV_U } from './trap.ts';
 export { STOP_BUDGET, STOP_ECALL, STOP_FAULT, STOP_HALT, STOP_WFI } from './stop.ts';
@@ -264,13 +264,10 @@ export class Hart {
   private readonly dc = arena.slots;
   /** dc's register slots (x0..x31 and the sink), the same shape as `regs`: copies are one memmove. */
   private readonly dcRegs = arena.slots.subarray(0, 33);
-  /** First slot of each decode block this hart holds. */
-  private readonly ownBlocks: number[] = [];
   /** Slot index in `dc` of each RAM block's decode block, -1 while it has none. */
   private readonly blockBase: Int32Array;
-  /** This hart's arena id, and what the arena calls when it takes the hart's blocks back. */
-  private readonly arenaOwner: ArenaOwner = { dropBlocks: () => this.dropBlocks() };
-  private readonly arenaId = arena.join(this.arenaOwner);
+  /** This hart's part of the arena: its blocks, and whether the arena took them back. */
+  private readonly share = arena.join(this);
   /**
    * The decode block exec() last ran in (slot index) and its guest address.
    * Blocks never move (invalidation zeroes slots; the arena taking them back
@@ -345,8 +342,9 @@ export class Hart {
 
   /** Forget every decoded instruction (fence.i, host-side code loading). */
   flushDecodeCache(): void {
+    this.syncArena();
     // Zeroing (rather than dropping) keeps every block at its slots, where a running exec() may be.
-    for (const base of this.ownBlocks) this.dc.fill(0, base, base + BLOCK_BYTES);
+    for (const base of this.share.blocks) this.dc.fill(0, base, base + BLOCK_BYTES);
     if (this.tier !== null) this.tier.flush();
   }
 
@@ -365,6 +363,7 @@ export class Hart {
    * PAGE_CODE pages; a VM that chains hooks must forward to it.
    */
   invalidate(off: number, width: number): void {
+    this.syncArena();
     const bases = this.blockBase;
     const dc = this.dc;
     // An instruction starting up to 2 bytes before `off` can cover it.
@@ -421,19 +420,22 @@ export class Hart {
   hasRun(pc: number): boolean {
     const off = (pc - this.bus.ramBase) >>> 0;
     if (off >= this.bus.ramSize) return false;
+    this.syncArena();
     const base = this.blockBase[off >>> BLOCK_SHIFT]!;
     return base >= 0 && this.dc[base + (off & BLOCK_MASK)] !== 0;
   }
 
   /** Host bytes held by the decode cache (its blocks in the decode arena, plus the block table). */
   decodeCacheBytes(): number {
-    return this.ownBlocks.length * BLOCK_SLOTS * 4 + this.blockBase.byteLength;
+    this.syncArena();
+    return this.share.blocks.length * BLOCK_SLOTS * 4 + this.blockBase.byteLength;
   }
 
-  /** The arena took this hart's blocks back (it is not running): forget them. */
-  private dropBlocks(): void {
+  /** If the arena took this hart's blocks back, forget where they were (before reading blockBase). */
+  private syncArena(): void {
+    if (!this.share.lost) return;
+    this.share.lost = false;
     this.blockBase.fill(-1);
-    this.ownBlocks.length = 0;
     this.lastBase = -1;
   }
 
@@ -562,8 +564,9 @@ export class Hart {
   private block(index: number): number {
     let base = this.blockBase[index]!;
     if (base < 0) {
-      base = arena.alloc(this.arenaId);
-      this.ownBlocks.push(base);
+      base = arena.alloc(this.share);
+      // Making room may have taken this hart's own blocks (only when no other hart's could go).
+      this.syncArena();
       this.dc[base + BLOCK_BYTES] = OP_BLOCK_END;
       this.dc[base + BLOCK_BYTES + 2] = OP_BLOCK_END;
       this.blockBase[index] = base;
@@ -644,13 +647,14 @@ export class Hart {
    * registers, which live in the same arena slots.
    */
   private chunk(limit: number): number {
-    const nested = arena.enter(this.arenaId);
+    const nested = arena.enter(this.share);
     const saved = nested ? this.dc.slice(0, DC_REGS) : null;
     try {
+      this.syncArena();
       return this.exec(limit);
     } finally {
       if (saved !== null) this.dc.set(saved);
-      arena.leave();
+      arena.leave(this.share);
     }
   }
 
