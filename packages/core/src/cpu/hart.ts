@@ -10,7 +10,7 @@
  * end reads a guard op that looks up the next block, a branch or jump is
  * classified when decoded as staying in its block or leaving it, and an
  * undecoded slot reads op 0, which decodes it. While a chunk runs, the
- * registers live in the decode array's first slots (`hart.x` is brought up to
+ * registers live in the decode arena's first slots (`hart.x` is brought up to
  * date before anything outside the hart can look). Traps, CSR accesses,
  * atomics and device accesses leave the hot path.
  *
@@ -158,7 +158,7 @@ const OP_MISJUMP = 85;
  * chunks; sync() publishes them mid-chunk.
  */
 const DC_REGS = 64;
-/** The decode array's slot holding the hot loop's RAM limit while a chunk runs (cpu/hot.ts). */
+/** The decode arena's slot holding the hot loop's RAM limit while a chunk runs (cpu/hot.ts). */
 const DC_LIMIT = 40;
 
 /**
@@ -839,7 +839,7 @@ export class Hart {
 
   /** Rare instructions: Zicsr, system, fence.i, atomics, illegal. Returns a COLD_* action. */
   private cold(w: number, imm: number, pc: number, instret: number, cycle: number): number {
-    // exec()'s registers: the first slots of the decode array.
+    // exec()'s registers: the first slots of the decode arena.
     const x = this.dc;
     const op = w & 0xff;
     const rd = (w >>> 8) & 63;

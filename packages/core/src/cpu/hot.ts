@@ -15,15 +15,16 @@
  * registers in its first slots, every hart's decode blocks after them), the
  * loop runs on slot indexes (pc - bias) so it needs no pc, loads and stores
  * get the RAM offset straight from their pre-biased immediate and check
- * alignment and range with one compare, near branches need no check at all. Literal case labels (named in comments) are
- * deliberate: a case on an imported constant is not a compile-time constant
- * to V8, which turns the jump table into a chain of compares. For the same
- * reason other constants appear as literals: 1024 = BLOCK_BYTES, x[40] =
- * the RAM limit's slot (DC_LIMIT). The op ids, the decode-time classes (fused
- * pairs, far branches) and the slot word's layout (the length as the sign bit;
- * immediates inside the word, read as `(w << 1) >> 20`, branch offsets as
- * `(w << 1) >> 19`, branch rs1/rs2 at bits 8/13: slotWord()) are in hart.ts,
- * which fills the decode array.
+ * alignment and range with one compare, near branches need no check at all.
+ * Literal case labels (named in comments) are deliberate: a case on an
+ * imported constant is not a compile-time constant to V8, which turns the
+ * jump table into a chain of compares. For the same reason other constants
+ * appear as literals: 1024 = BLOCK_BYTES, x[40] = the RAM limit's slot
+ * (DC_LIMIT). The op ids, the decode-time classes (fused pairs, far branches)
+ * and the slot word's layout (the length as the sign bit; immediates inside
+ * the word, read as `(w << 1) >> 20`, branch offsets as `(w << 1) >> 19`,
+ * branch rs1/rs2 at bits 8/13: slotWord()) are in hart.ts, which fills the
+ * decode blocks.
  */
 
 import type { Bus } from '../memory/bus.ts';
@@ -54,7 +55,7 @@ function defineHotLoop() {
      * RAM size with the sign bit flipped: RAM offsets are compared unsigned by
      * comparing them signed with the sign bit flipped, int32 on both sides, where
      * a uint32 above 2^31 (a device address below RAM) would make V8 deoptimize
-     * or compare as doubles. The loop reads it from the decode array's slot 40
+     * or compare as doubles. The loop reads it from the decode arena's slot 40
      * (DC_LIMIT in hart.ts, past the registers): held in a local, V8 kept it
      * tagged in a stack slot and untagged it on every instruction (-4 %).
      */
